@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// cri-mux: serve | check-config | explain. The environment and argv are read here only.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import type { Config } from './config/types.js';
+import { createLogger } from './observability/logger.js';
+import { decide } from './routing/decide.js';
+import { startProxy } from './proxy.js';
+import { SocketInUseError } from './server/socket.js';
+import { CRI_MUX_VERSION } from './version.js';
+
+const USAGE = `cri-mux ${CRI_MUX_VERSION}: one CRI v1 socket in front of several container runtimes
+
+usage:
+  cri-mux serve --config FILE [--log-level LEVEL]   serve the CRI socket
+  cri-mux check-config FILE                         validate a config and print what it means
+  cri-mux explain --config FILE --pod POD.json [--handler NAME]
+                                                    say which backend a pod would go to
+                                                    (POD.json: a PodSandboxConfig as crictl reads it)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'check-config':
+      return checkConfig(rest);
+    case 'explain':
+      return explain(rest);
+    case '--version':
+    case 'version':
+      process.stdout.write(`${CRI_MUX_VERSION}\n`);
+      return 0;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function load(file: string | undefined): Config {
+  if (!file) throw new ConfigError('(none)', ['--config FILE is required']);
+  return loadConfigFile(file);
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'log-level': { type: 'string' } } });
+  const config = load(values.config);
+  const log = createLogger(values['log-level'] ?? config.log.level);
+  let proxy;
+  try {
+    proxy = await startProxy(config, { log });
+  } catch (err) {
+    log.fatal({ err: err instanceof SocketInUseError ? err.message : err }, 'cri-mux could not start');
+    log.flush();
+    process.stderr.write(`cri-mux: ${(err as Error).message}\n`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await proxy.close();
+  log.flush();
+  return 0;
+}
+
+function checkConfig(args: string[]): number {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' } } });
+  const config = load(values.config ?? positionals[0]);
+  const lines = [
+    `${config.source}: OK`,
+    `listen: ${config.listen.socket} (mode ${config.listen.mode.toString(8).padStart(4, '0')})`,
+    ...config.backends.map((b) => `backend ${b.name}: ${b.endpoint}${b.default ? ' [default]' : ''}${b.optional ? ' [optional]' : ''}${b.required ? ' [required]' : ''}${b.timeoutMs !== undefined ? ` timeout=${b.timeoutMs}ms` : ''}`),
+    `annotations naming a backend: ${config.routing.annotationKeys.join(', ')} (may choose: ${config.routing.annotationBackends.join(', ')})`,
+    ...config.routing.rules.map((r, i) => `rule ${i + 1} ${r.name}: ${JSON.stringify(r.match)} → ${r.backend}${r.handler !== undefined ? ` (handler "${r.handler}")` : ''}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+function explain(args: string[]): number {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, pod: { type: 'string' }, handler: { type: 'string' } } });
+  const config = load(values.config);
+  if (!values.pod) throw new ConfigError(config.source, ['explain needs --pod POD.json']);
+  const pod = JSON.parse(readFileSync(values.pod, 'utf8')) as { metadata?: { namespace?: string }; annotations?: Record<string, string>; labels?: Record<string, string> };
+  const d = decide(config, {
+    handler: values.handler ?? '',
+    namespace: pod.metadata?.namespace ?? '',
+    annotations: pod.annotations ?? {},
+    labels: pod.labels ?? {},
+  });
+  process.stdout.write(`backend: ${d.backend}\nreason: ${d.reason} (${d.detail})\nruntime_handler sent: "${d.handler}"\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cri-mux: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`cri-mux: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,103 @@
+// Composition root: builds the proxy's parts from a config and runs the start-up
+// sequence (probe backends → check cgroup drivers → rebuild the ownership index →
+// open the socket), and the shutdown in reverse.
+import type { Logger } from 'pino';
+import { Backend } from './backends/backend.js';
+import { LastAnswers } from './backends/last-answers.js';
+import { Ownership } from './backends/ownership.js';
+import { BackendPool } from './backends/pool.js';
+import type { Config } from './config/types.js';
+import { compileTable } from './cri/plan.js';
+import { CriSchema } from './cri/schema.js';
+import { CriServer } from './server/server.js';
+import type { CallObserver } from './server/observer.js';
+import { applySocketMode, prepareSocket } from './server/socket.js';
+import { RuntimeConfigMemory } from './strategies/broadcast.js';
+import type { ProxyDeps } from './strategies/deps.js';
+import { EventHub } from './strategies/events.js';
+import { agreedCgroupDriver } from './strategies/node.js';
+import { unlink } from 'node:fs/promises';
+
+export interface RunningProxy {
+  readonly deps: ProxyDeps;
+  close(): Promise<void>;
+}
+
+export interface ProxyOptions {
+  log: Logger;
+  observers?: readonly CallObserver[];
+  /** Called for each backend health change (metrics, logs). */
+  onBackendState?(backend: Backend): void;
+}
+
+export function buildDeps(config: Config, log: Logger): ProxyDeps {
+  const schema = new CriSchema();
+  const table = compileTable(schema);
+  const pool = new BackendPool(config);
+  return {
+    config,
+    schema,
+    table,
+    pool,
+    ownership: new Ownership(pool),
+    lastAnswers: new LastAnswers(config.failure.staleListWindowMs),
+    runtimeConfig: new RuntimeConfigMemory(log.child({ component: 'broadcast' })),
+    events: new EventHub(pool, log.child({ component: 'events' })),
+    log,
+  };
+}
+
+export async function startProxy(config: Config, opts: ProxyOptions): Promise<RunningProxy> {
+  const log = opts.log;
+  const deps = buildDeps(config, log);
+  const { pool, ownership, runtimeConfig } = deps;
+  for (const m of deps.table.unplanned) log.warn({ method: m.path }, 'schema method has no routing row; answering UNIMPLEMENTED');
+
+  await pool.probeAll();
+  const up = pool.all.filter((b) => b.health === 'up');
+  const driver = await agreedCgroupDriver(deps, up); // throws on disagreement: refuse to serve
+  const internal = (): { deadline: number } => ({ deadline: Date.now() + config.failure.internalTimeoutMs });
+  await Promise.all(
+    up.map((b) => ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'could not list the backend to rebuild the ownership index; ids resolve on demand'))),
+  );
+
+  for (const b of pool.all) {
+    b.on('up', () => {
+      log.info({ backend: b.name, version: b.version }, 'backend is up');
+      opts.onBackendState?.(b);
+      void runtimeConfig.replay(b, config.failure.internalTimeoutMs);
+      ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'ownership index rebuild failed'));
+    });
+    b.on('down', (reason) => {
+      log.warn({ backend: b.name, reason }, 'backend is down');
+      opts.onBackendState?.(b);
+    });
+  }
+
+  const server = new CriServer(deps, opts.observers ?? []);
+  await prepareSocket(config.listen.socket);
+  await server.listen(config.listen.socket);
+  await applySocketMode(config.listen.socket, config.listen.mode);
+  pool.startProbing();
+
+  log.info(
+    {
+      socket: config.listen.socket,
+      cgroupDriver: driver ?? 'not reported',
+      backends: pool.all.map((b) => ({ name: b.name, endpoint: b.config.endpoint, health: b.health, version: b.version || undefined, role: b.config.default ? 'default' : b.config.optional ? 'optional' : b.config.required ? 'required' : 'secondary' })),
+      rules: config.routing.rules.map((r) => `${r.name} → ${r.backend}`),
+      annotationKeys: config.routing.annotationKeys,
+    },
+    'cri-mux is serving',
+  );
+
+  return {
+    deps,
+    async close() {
+      deps.events.close();
+      await server.shutdown(5_000);
+      pool.close();
+      await unlink(config.listen.socket).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// The listening socket: created where the config says, never stolen from a live server,
+// and given the configured mode so only kubelet's group can drive runtimes.
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+
+export class SocketInUseError extends Error {}
+
+/** Make `socketPath` bindable: parent created, a stale socket removed, a live one refused. */
+export async function prepareSocket(socketPath: string): Promise<void> {
+  await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o755 });
+  let stat;
+  try {
+    stat = await lstat(socketPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!stat.isSocket()) {
+    throw new SocketInUseError(`${socketPath} exists and is not a socket; remove it or choose another listen.socket`);
+  }
+  if (await answers(socketPath)) {
+    throw new SocketInUseError(`another process is already serving on ${socketPath}; stop it (is cri-mux already running?) or choose another listen.socket`);
+  }
+  await unlink(socketPath); // stale: left by a process that died
+}
+
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = net.connect(socketPath);
+    const done = (live: boolean): void => {
+      conn.destroy();
+      resolve(live);
+    };
+    conn.once('connect', () => done(true));
+    conn.once('error', () => done(false));
+    conn.setTimeout(1000, () => done(true)); // something holds it but is slow: do not steal it
+  });
+}
+
+export async function applySocketMode(socketPath: string, mode: number): Promise<void> {
+  await chmod(socketPath, mode);
+}

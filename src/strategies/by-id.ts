@@ -1,0 +1,42 @@
+// Calls about one sandbox or container go to the backend that owns it, as the bytes they
+// came in; the response comes back as the backend's bytes.
+import { peekString } from '../cri/wire.js';
+import { ProxyError } from '../errors/catalogue.js';
+import { BackendError } from '../errors/status.js';
+import type { UnaryStrategy } from './deps.js';
+
+export const byId: UnaryStrategy = async (deps, ctx, request) => {
+  const plan = ctx.plan;
+  if (plan.row.strategy !== 'byId') throw new Error(`byId used for ${plan.name}`);
+  const { owner: kind, idempotent, forgets } = plan.row;
+  const id = peekString(request, plan.id!);
+  if (!id) throw new ProxyError('CRIMUX_ERR_MISSING_ID', `${plan.name} needs ${plan.row.id}; the request has none`);
+  if (kind === 'sandbox') ctx.route.sandboxId = id;
+  else ctx.route.containerId = id;
+
+  const found = await deps.ownership.resolve(kind, id, ctx.internalOptions(deps.config.failure.internalTimeoutMs));
+  if (found.kind === 'unknown') {
+    ctx.route.reason = 'unknown-id';
+    // The CRI spec makes Stop/Remove idempotent: an object no runtime knows is already gone.
+    if (idempotent) return Buffer.alloc(0);
+    throw new ProxyError('CRIMUX_ERR_UNKNOWN_ID', `${kind} "${id}" not found on any backend (${deps.pool.all.map((b) => b.name).join(', ')})`);
+  }
+  const backend = found.backend;
+  ctx.route.reason = 'owner';
+  ctx.sentTo(backend.name);
+  let response: Buffer;
+  try {
+    response = await backend.unary(plan.info.path, request, ctx.optionsFor(backend));
+  } catch (err) {
+    throw BackendError.from(backend.name, err);
+  }
+  if (forgets) deps.ownership.forget(kind, id);
+  if (plan.createsContainer) {
+    const containerId = peekString(response, plan.createsContainer);
+    if (containerId) {
+      deps.ownership.recordContainer(containerId, backend.name, id);
+      ctx.route.containerId = containerId;
+    }
+  }
+  return response;
+};

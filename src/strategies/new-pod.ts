@@ -1,0 +1,36 @@
+// RunPodSandbox and RestorePod: the routing rules choose the backend; the ids the backend
+// returns join the ownership index before the client hears of them.
+import { peekRepeatedStrings, peekString, withString } from '../cri/wire.js';
+import { decide } from '../routing/decide.js';
+import { BackendError } from '../errors/status.js';
+import type { UnaryStrategy } from './deps.js';
+import { podWorkload } from './workload.js';
+
+export const newPod: UnaryStrategy = async (deps, ctx, request) => {
+  const plan = ctx.plan;
+  const handler = peekString(request, plan.handler!) ?? '';
+  const decision = decide(deps.config, podWorkload(deps.schema, request, plan.podConfig!, handler));
+  ctx.route.reason = decision.reason;
+  ctx.route.detail = decision.detail;
+  // A rule may map the node-wide handler name to the backend's own (kata → "").
+  const forwarded = decision.handler === handler ? request : withString(request, plan.handler!, decision.handler);
+  const backend = deps.pool.get(decision.backend);
+  ctx.sentTo(backend.name);
+  let response: Buffer;
+  try {
+    response = await backend.unary(plan.info.path, forwarded, ctx.optionsFor(backend));
+  } catch (err) {
+    throw BackendError.from(backend.name, err);
+  }
+  const sandboxId = peekString(response, plan.createsSandbox!);
+  if (sandboxId) {
+    deps.ownership.recordSandbox(sandboxId, backend.name);
+    ctx.route.sandboxId = sandboxId;
+  }
+  if (plan.createsContainers) {
+    for (const id of peekRepeatedStrings(response, plan.createsContainers.list, plan.createsContainers.id)) {
+      deps.ownership.recordContainer(id, backend.name, sandboxId ?? '');
+    }
+  }
+  return response;
+};
