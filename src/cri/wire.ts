@@ -4,8 +4,7 @@
 // objects"). Routing needs only a few fields, so this module walks the wire format with
 // protobufjs' Reader and reads just those. Two properties of the encoding do the rest:
 // occurrences of an embedded message field merge (so reading a nested field means
-// concatenating every occurrence of its parent), and for a scalar the last occurrence
-// wins (so a field can be overridden by appending it, leaving every other byte intact).
+// concatenating every occurrence of its parent), and for a scalar the last occurrence wins.
 import protobuf from 'protobufjs';
 
 const WIRE_LEN = 2;
@@ -98,14 +97,29 @@ export function encodeField(number: number, payload: Uint8Array): Buffer {
 }
 
 /**
- * Set a string field at a path by appending an override: the original bytes, unknown
- * fields included, stay as they were. Works for nested paths because occurrences of an
- * embedded message merge.
+ * Set a string field at a path, leaving every other byte's meaning intact (unknown fields
+ * included). The occurrences of each message on the path are merged into one, written
+ * where the first one stood. Appending an override would be enough for a conforming
+ * decoder, but protobufjs replaces rather than merges repeated embedded messages, and a
+ * backend may be built on it.
  */
 export function withString(buf: Uint8Array, path: readonly number[], value: string): Buffer {
-  let patch: Buffer = encodeField(path[path.length - 1]!, Buffer.from(value, 'utf8'));
-  for (let i = path.length - 2; i >= 0; i--) patch = encodeField(path[i]!, patch);
-  return Buffer.concat([buf, patch]);
+  const [head, ...rest] = path;
+  if (head === undefined) throw new Error('withString: empty path');
+  const fields = fieldsOf(buf);
+  const occurrences = fields.filter((f) => f.number === head && f.wireType === WIRE_LEN);
+  const payload =
+    rest.length === 0
+      ? Buffer.from(value, 'utf8')
+      : withString(Buffer.concat(occurrences.map((f) => buf.subarray(f.valueStart, f.valueEnd))), rest, value);
+  const replacement = encodeField(head, payload);
+  if (occurrences.length === 0) return Buffer.concat([buf, replacement]);
+  const out: Uint8Array[] = [];
+  for (const f of fields) {
+    if (f.number !== head) out.push(buf.subarray(f.start, f.end));
+    else if (f === occurrences[0]) out.push(replacement);
+  }
+  return Buffer.concat(out);
 }
 
 /** Raw bytes (tag included) of every field except the given numbers, in wire order. */

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../../src/config/load.js';
+
+const minimal = `
+backends:
+  - name: a
+    endpoint: unix:///run/a.sock
+    default: true
+  - name: b
+    endpoint: unix:///run/b.sock
+`;
+
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, 'test.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('config', () => {
+  it('fills defaults and puts the default backend first', () => {
+    const c = parseConfig(minimal.replace('    default: true\n', '') + '    default: true\n', 'x.yaml');
+    expect(c.backends.map((b) => b.name)).toEqual(['b', 'a']);
+    expect(c.listen).toEqual({ socket: '/run/cri-mux/cri-mux.sock', mode: 0o660 });
+    expect(c.routing.annotationKeys).toEqual(['cri-mux.io/backend', 'kubernetes.io/target-runtime']);
+    expect(c.failure.staleListWindowMs).toBe(300_000);
+    expect(c.maxMessageBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(Object.isFrozen(c.backends[0])).toBe(true);
+  });
+
+  it('accepts the commented example config', () => {
+    const c = parseConfig(readFileSync('config/cri-mux.example.yaml', 'utf8'), 'example.yaml');
+    expect(c.routing.rules.map((r) => r.name)).toEqual(['untrusted-in-vm', 'crio-namespaces', 'batch-on-crio']);
+    expect(c.routing.rules[0]!.handler).toBe('');
+  });
+
+  it('reports each problem with its line and what to write instead', () => {
+    const p = problems(`backends:
+  - name: a
+    endpoint: /run/a.sock
+    default: yes please
+  - name: a
+    endpoint: unix:///run/b.sock
+routing:
+  rules:
+    - name: r1
+      match: { runtimeHandler: kata }
+      backend: nope
+failure:
+  staleListWindow: soon
+listen:
+  mode: 777
+`);
+    expect(p).toContain('test.yaml:3: backends.0.endpoint: must be unix:// followed by an absolute socket path, e.g. unix:///run/containerd/containerd.sock');
+    expect(p).toContain('test.yaml:4: backends.0.default: must be true or false');
+    expect(p.some((x) => x.startsWith('test.yaml:5: backends.1.name: duplicate backend name'))).toBe(true);
+    expect(p.some((x) => x.startsWith('test.yaml:11: routing.rules.0.backend: no backend named "nope"'))).toBe(true);
+    expect(p.some((x) => x.startsWith('test.yaml:13: failure.staleListWindow: must be a duration'))).toBe(true);
+    expect(p.some((x) => x.startsWith('test.yaml:15: listen.mode: must be an octal mode in quotes'))).toBe(true);
+    expect(p.some((x) => x.includes('exactly one backend must have "default: true" (found 0)'))).toBe(true);
+  });
+
+  it('rejects unknown keys, YAML syntax errors, and non-loopback metrics without consent', () => {
+    expect(problems(minimal + 'routng: {}\n')).toEqual([expect.stringMatching(/^test\.yaml:\d+: routng: unknown key/)]);
+    expect(problems('backends: [\n')[0]).toMatch(/^test\.yaml:\d+:\d+: YAML syntax/);
+    expect(problems(minimal + 'metrics:\n  address: 0.0.0.0:9464\n')[0]).toMatch(/allowNonLoopback/);
+    expect(problems(minimal + 'metrics:\n  address: 0.0.0.0:9464\n  allowNonLoopback: true\n')).toEqual([]);
+    expect(problems('')[0]).toMatch(/backends: is required/);
+  });
+
+  it('refuses an optional default and unknown annotation backends', () => {
+    expect(problems(minimal.replace('default: true', 'default: true\n    optional: true'))[0]).toMatch(/default backend cannot be optional/);
+    expect(problems(minimal + 'routing:\n  annotationBackends: [c]\n')[0]).toMatch(/no backend named "c"/);
+  });
+});

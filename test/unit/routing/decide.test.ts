@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { ProxyError } from '../../../src/errors/catalogue.js';
+import { decide } from '../../../src/routing/decide.js';
+
+const config = parseConfig(`
+backends:
+  - { name: containerd, endpoint: "unix:///a.sock", default: true }
+  - { name: crio, endpoint: "unix:///b.sock" }
+  - { name: kata, endpoint: "unix:///c.sock", optional: true }
+routing:
+  annotationBackends: [containerd, crio]
+  rules:
+    - name: vm
+      match: { runtimeHandler: "kata*" }
+      backend: kata
+      handler: ""
+    - name: ns
+      match: { namespace: ["team-*"], labels: { tier: "back*" } }
+      backend: crio
+`);
+
+const pod = (over: Partial<Parameters<typeof decide>[1]> = {}) => ({ handler: '', namespace: 'default', annotations: {}, labels: {}, ...over });
+
+describe('decide', () => {
+  it('falls back to the default backend, handler untouched', () => {
+    expect(decide(config, pod({ handler: 'runc' }))).toEqual({ backend: 'containerd', reason: 'default', detail: 'default', handler: 'runc' });
+  });
+
+  it('applies rules in order with globs and rewrites the handler', () => {
+    expect(decide(config, pod({ handler: 'kata-qemu' }))).toEqual({ backend: 'kata', reason: 'rule', detail: 'vm', handler: '' });
+    expect(decide(config, pod({ namespace: 'team-a', labels: { tier: 'backend' } })).backend).toBe('crio');
+    // Every condition of a rule must hold.
+    expect(decide(config, pod({ namespace: 'team-a', labels: { tier: 'front' } })).backend).toBe('containerd');
+  });
+
+  it('lets an allowed annotation choose, with either key', () => {
+    expect(decide(config, pod({ annotations: { 'cri-mux.io/backend': 'crio' } }))).toMatchObject({ backend: 'crio', reason: 'annotation', detail: 'cri-mux.io/backend' });
+    expect(decide(config, pod({ annotations: { 'kubernetes.io/target-runtime': 'crio' } })).backend).toBe('crio');
+  });
+
+  it('refuses annotations naming unknown or disallowed backends, saying what is allowed', () => {
+    expect(() => decide(config, pod({ annotations: { 'cri-mux.io/backend': 'docker' } }))).toThrow(/names no configured backend \(configured: containerd, crio, kata\)/);
+    try {
+      decide(config, pod({ annotations: { 'cri-mux.io/backend': 'kata' } }));
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ProxyError);
+      expect((err as ProxyError).reason).toBe('CRIMUX_ERR_RUNTIME_DENIED');
+      expect((err as ProxyError).message).toMatch(/only lets annotations choose containerd, crio/);
+    }
+  });
+});
