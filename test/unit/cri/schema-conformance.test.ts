@@ -3,11 +3,11 @@
 // type or packing silently corrupts what kubelet sees.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compareSchemas, digestSchema, parseSchema } from '../../support/proto-compare.js';
+import { findRepoRoot } from '../../support/repo-root.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const repoRoot = findRepoRoot(import.meta.url);
 const projectProto = path.join(repoRoot, 'proto', 'runtime', 'v1', 'api.proto');
 const referenceProto = path.resolve(repoRoot, '..', 'shared', 'cri-api', 'api.proto');
 
