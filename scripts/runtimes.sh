@@ -91,6 +91,11 @@ http_status() {
   ) 2>/dev/null
 }
 
+# listening_pid_is PORT PID: PID owns the TCP listener on 127.0.0.1:PORT.
+listening_pid_is() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"
+}
+
 port_in_use() {
   [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
 }
@@ -165,19 +170,20 @@ claim_slot() {
     for ((k = 0; k < MAX_SLOTS; k++)); do
       if [[ -f "$SLOT_DIR/slot-$k" ]]; then
         owner=$(<"$SLOT_DIR/slot-$k")
-        [[ "$owner" == "$STATE_DIR" ]] && { echo "$k"; exit 0; }
+        [[ "$owner" == "$STATE_DIR" ]] && { echo "$k" >"$STATE_DIR/slot"; exit 0; }
         if [[ -d "$owner" && -s "$owner/slot" && "$(<"$owner/slot")" == "$k" ]]; then
           continue # in use
         fi
         log "reclaiming stale slot $k (owner $owner is gone)"
       fi
+      # Both halves of the claim are written under the lock, so no other `up` ever sees one
+      # without the other (and takes the slot for stale).
       echo "$STATE_DIR" >"$SLOT_DIR/slot-$k"
-      echo "$k"
+      echo "$k" >"$STATE_DIR/slot"
       exit 0
     done
     die "all $MAX_SLOTS environment slots are in use ($SLOT_DIR); run 'down' on old STATE_DIRs"
-  ) 8>"$SLOT_DIR/.lock" >"$STATE_DIR/slot.tmp"
-  mv "$STATE_DIR/slot.tmp" "$STATE_DIR/slot"
+  ) 8>"$SLOT_DIR/.lock"
   SLOT=$(<"$STATE_DIR/slot")
 }
 
@@ -229,7 +235,9 @@ EOF
     local i
     for ((i = 0; i < 100; i++)); do
       is_alive "$dir/registry.pid" || break # lost a race for the port: try the next one
-      if [[ "$(http_status "$port" /v2/)" == 200 ]]; then
+      # The listener must be OUR registry: another environment's may have won this port while
+      # ours is still starting up (and about to fail).
+      if listening_pid_is "$port" "$(<"$dir/registry.pid")" && [[ "$(http_status "$port" /v2/)" == 200 ]]; then
         echo "$port" >"$dir/port"
         REGISTRY_PORT=$port
         log "registry listening on 127.0.0.1:$port"
