@@ -6,15 +6,17 @@
 // services (kubelet also uses one connection per socket).
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { findRepoRoot } from './repo-root.js';
+
+const repoRoot = findRepoRoot(import.meta.url);
 
 /** The schema the project ships; the tests speak exactly this. */
-export const CRI_PROTO_PATH = fileURLToPath(new URL('../../proto/runtime/v1/api.proto', import.meta.url));
+export const CRI_PROTO_PATH = join(repoRoot, 'proto', 'runtime', 'v1', 'api.proto');
 
 /** The cri-o sample configs (crictl JSON form), vendored so the tests need nothing outside the repo. */
-export const CRI_SAMPLES_DIR = fileURLToPath(new URL('../fixtures/cri-samples/', import.meta.url));
+export const CRI_SAMPLES_DIR = join(repoRoot, 'test', 'fixtures', 'cri-samples');
 
 /** Message size limit in both directions (kubelet accepts 16 MiB; we allow more, like cri-mux). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

@@ -9,12 +9,12 @@ import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { findRepoRoot } from './repo-root.js';
 
 const execFileAsync = promisify(execFile);
 
-export const RUNTIMES_SCRIPT = fileURLToPath(new URL('../../scripts/runtimes.sh', import.meta.url));
+export const RUNTIMES_SCRIPT = join(findRepoRoot(import.meta.url), 'scripts', 'runtimes.sh');
 
 /** The tools scripts/runtimes.sh needs (Debian packages in parentheses in the README/report). */
 export const REQUIRED_TOOLS = [
