@@ -1,0 +1,10 @@
+// Only what the defaults get wrong here: `npm run build` emits compiled copies of the tests
+// under dist/, which vitest would otherwise run a second time (and, for e2e, start a second
+// set of real runtimes in parallel).
+import { configDefaults, defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    exclude: [...configDefaults.exclude, 'dist/**'],
+  },
+});
