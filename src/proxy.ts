@@ -28,6 +28,8 @@ export interface ProxyOptions {
   observers?: readonly CallObserver[];
   /** Called for each backend health change (metrics, logs). */
   onBackendState?(backend: Backend): void;
+  /** Called once the parts exist, before the first probe (metrics attach to backend events here). */
+  onDeps?(deps: ProxyDeps): void;
 }
 
 export function buildDeps(config: Config, log: Logger): ProxyDeps {
@@ -50,6 +52,7 @@ export function buildDeps(config: Config, log: Logger): ProxyDeps {
 export async function startProxy(config: Config, opts: ProxyOptions): Promise<RunningProxy> {
   const log = opts.log;
   const deps = buildDeps(config, log);
+  opts.onDeps?.(deps);
   const { pool, ownership, runtimeConfig } = deps;
   for (const m of deps.table.unplanned) log.warn({ method: m.path }, 'schema method has no routing row; answering UNIMPLEMENTED');
 

@@ -12,6 +12,8 @@ export class BackendPool {
   readonly default: Backend;
   private readonly byName: ReadonlyMap<string, Backend>;
   private timer: NodeJS.Timeout | undefined;
+  /** When each backend last answered a health probe (ms since epoch), for metrics. */
+  readonly lastProbeOk = new Map<string, number>();
 
   constructor(private readonly config: Config) {
     this.all = config.backends.map((b) => new Backend(b, config.maxMessageBytes));
@@ -34,11 +36,15 @@ export class BackendPool {
     try {
       const bytes = await b.unary(VERSION_PATH, Buffer.alloc(0), { deadline: Date.now() + this.config.failure.probeTimeoutMs });
       b.version = versionString(bytes);
+      this.lastProbeOk.set(b.name, Date.now());
     } catch (err) {
       const e = BackendError.from(b.name, err);
       // A runtime that answers at all is up, even if it refused the call.
       if (e.code === Code.UNAVAILABLE || e.code === Code.DEADLINE_EXCEEDED) b.markDown(e.details);
-      else b.markUp();
+      else {
+        b.markUp();
+        this.lastProbeOk.set(b.name, Date.now());
+      }
     }
   }
 

@@ -30,6 +30,8 @@ export class CallContext {
   readonly route: Route = { backends: [], reason: '', detail: '', stale: [], skipped: [] };
   /** The client's metadata (traceparent, baggage, …) as sent on to backends. */
   readonly forwardMetadata: Metadata;
+  /** The user-agent the client claims (not verified; for the audit log's caller). */
+  readonly userAgent: string;
 
   constructor(
     readonly plan: MethodPlan,
@@ -40,6 +42,7 @@ export class CallContext {
     readonly peer: string,
   ) {
     this.forwardMetadata = new Metadata();
+    this.userAgent = String(incoming.get('user-agent')[0] ?? '');
     for (const key of Object.keys(incoming.getMap())) {
       if (HOP_BY_HOP.has(key) || key.startsWith(':')) continue;
       for (const v of incoming.get(key)) this.forwardMetadata.add(key, v);
