@@ -397,9 +397,10 @@ server = "http://127.0.0.1:$REGISTRY_PORT"
   skip_verify = true
 EOF
 
-  # One bridge network per instance. No default route and no masquerading: pods can reach
-  # their bridge (and the host on the gateway address) and nothing else. containerd's CRI adds
-  # the loopback network itself (go-cni WithLoNetwork), so it is not repeated here.
+  # One bridge network per instance, L2 only: the bridge gets no address (isGateway false, which
+  # also keeps the plugin from switching on the host's ip_forward), pods get no default route and
+  # no masquerading. Pods reach each other on their bridge and nothing else. containerd's CRI
+  # adds the loopback network itself (go-cni WithLoNetwork), so it is not repeated here.
   cat >"$IDIR/cni/net.d/10-cri-mux.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -408,8 +409,7 @@ EOF
     {
       "type": "bridge",
       "bridge": "$BRIDGE",
-      "isGateway": true,
-      "isDefaultGateway": false,
+      "isGateway": false,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
