@@ -3,7 +3,7 @@
 // the unary List it mirrors — same request bytes, and its answer is a valid stream
 // message (plan.ts checks the wire compatibility) — so kubelet's streaming gate works
 // over an older runtime too. The stale/optional policy is the unary lists' own.
-import { status as Code } from '@grpc/grpc-js';
+import { status as Code, type StatusObject } from '@grpc/grpc-js';
 import type { Backend } from '../backends/backend.js';
 import { ProxyError } from '../errors/catalogue.js';
 import { BackendError } from '../errors/status.js';
@@ -45,13 +45,16 @@ function streamOne(deps: ProxyDeps, ctx: CallContext, backend: Backend, request:
         },
       );
     });
-    call.on('end', () => {
-      deps.lastAnswers.put(backend.name, fallback!.name, request, Buffer.concat(received));
-      deps.lastAnswers.servingStale.delete(backend.name);
-      resolve('sent');
-    });
-    call.on('error', (err: unknown) => {
-      const e = BackendError.from(backend.name, err);
+    // grpc-js ends the stream ('end') for every status, errors included: only the
+    // status says how it ended.
+    call.on('error', () => undefined);
+    call.on('status', (status: StatusObject) => {
+      if (status.code === Code.OK) {
+        deps.lastAnswers.put(backend.name, fallback!.name, request, Buffer.concat(received));
+        deps.lastAnswers.servingStale.delete(backend.name);
+        return resolve('sent');
+      }
+      const e = BackendError.from(backend.name, status);
       if (received.length > 0 || (!e.unreachable && e.code !== Code.UNIMPLEMENTED)) return reject(e);
       const done = e.code === Code.UNIMPLEMENTED ? viaUnaryList(deps, ctx, backend, request, relay) : fromMemory(deps, ctx, backend, request, relay, e);
       done.then(resolve, reject);
