@@ -1,0 +1,204 @@
+// cri-mux in front of two real containerd instances, driven only through its socket with
+// crictl-style configs (cri-samples): the pod routed by annotation lands on instance b, the
+// other on the default instance a, each exists only there, and a SIGKILLed proxy loses nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CriClient, loadCriSample, type CriMessage } from '../support/cri-client.js';
+import { findRepoRoot } from '../support/repo-root.js';
+import { makeStateDir, missingRuntimePrerequisites, realRuntimesAvailable, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env.js';
+
+const SLOW = 120_000;
+const ROOT = findRepoRoot(import.meta.url);
+const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+
+const available = realRuntimesAvailable();
+if (!available) console.warn(`skipping proxy e2e: missing ${missingRuntimePrerequisites().join(', ')}`);
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface Workload {
+  name: string;
+  backend: 'a' | 'b';
+  annotations: Record<string, string>;
+  podId: string;
+  containerId: string;
+  logDir: string;
+}
+
+describe.skipIf(!available)('cri-mux in front of two real containerd instances', () => {
+  let env: RuntimeEnv;
+  let socket: string;
+  let configPath: string;
+  let proxy: ChildProcess | undefined;
+  let proxyLog = '';
+  let mux: CriClient;
+  const direct = new Map<string, CriClient>();
+  const pods: Workload[] = [
+    { name: 'default-pod', backend: 'a', annotations: {}, podId: '', containerId: '', logDir: '' },
+    { name: 'annotated-pod', backend: 'b', annotations: { 'cri-mux.io/backend': 'b' }, podId: '', containerId: '', logDir: '' },
+  ];
+
+  async function startProxy(): Promise<void> {
+    proxy = spawn(process.execPath, [MAIN, 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proxy.stderr!.on('data', (b: Buffer) => (proxyLog += b.toString()));
+    await eventually('the proxy socket', async () => (existsSync(socket) ? true : undefined), 20_000);
+    mux = new CriClient(socket);
+    await mux.waitForReady(10_000);
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+    env = await startRuntimeEnv(await makeStateDir('cri-mux-proxy-e2e-'), { instances: 2 });
+    for (const inst of env.instances) direct.set(inst.name, new CriClient(inst.socket));
+    socket = join(env.stateDir, 'mux', 'cri-mux.sock');
+    configPath = join(env.stateDir, 'cri-mux.yaml');
+    await writeFile(
+      configPath,
+      [
+        'listen:',
+        `  socket: ${socket}`,
+        'backends:',
+        `  - { name: a, endpoint: "${env.instance('a').endpoint}", default: true }`,
+        `  - { name: b, endpoint: "${env.instance('b').endpoint}" }`,
+        'routing:',
+        '  annotationBackends: [a, b]',
+        'metrics: { enabled: false }',
+        'log: { level: info }',
+      ].join('\n'),
+    );
+    await startProxy();
+  }, 300_000);
+
+  afterAll(async () => {
+    mux?.close();
+    proxy?.kill('SIGTERM');
+    for (const c of direct.values()) c.close();
+    await env?.stop();
+    if (proxyLog) console.log(`cri-mux process log:\n${proxyLog.slice(-4000)}`);
+  }, 180_000);
+
+  const sandboxConfig = (w: Workload): CriMessage =>
+    loadCriSample('sandbox_config.json', {
+      overrides: {
+        metadata: { name: w.name, uid: `${w.name}-${process.pid}`, namespace: 'cri-mux-e2e', attempt: 0 },
+        log_directory: w.logDir,
+        annotations: w.annotations,
+      },
+    });
+
+  it('answers Version as cri-mux and is Ready', async () => {
+    const v = await mux.call('RuntimeService', 'Version', { version: 'v1' });
+    expect(v).toMatchObject({ runtime_name: 'cri-mux', runtime_api_version: 'v1' });
+    await eventually('RuntimeReady and NetworkReady', async () => {
+      const s = await mux.call<{ status: { conditions: { status: boolean }[] } }>('RuntimeService', 'Status', {});
+      return s.status.conditions.every((c) => c.status) ? true : undefined;
+    });
+  }, SLOW);
+
+  it('pulls the image into the store of the backend each pod will run on', async () => {
+    for (const w of pods) {
+      w.logDir = join(env.instance(w.backend).logDir, w.name);
+      await mkdir(w.logDir, { recursive: true });
+      const r = await mux.call('ImageService', 'PullImage', { image: { image: env.images.busybox }, sandbox_config: sandboxConfig(w) }, { deadlineMs: 0 });
+      expect(r.image_ref).toMatch(/^sha256:/);
+      const there = await direct.get(w.backend)!.call<{ image: CriMessage | null }>('ImageService', 'ImageStatus', { image: { image: env.images.busybox } });
+      expect(there.image?.id).toBe(r.image_ref);
+    }
+  }, SLOW);
+
+  it('runs each pod on its own backend only', async () => {
+    for (const w of pods) {
+      const r = await mux.call<{ pod_sandbox_id: string }>('RuntimeService', 'RunPodSandbox', { config: sandboxConfig(w) });
+      w.podId = r.pod_sandbox_id;
+    }
+    for (const w of pods) {
+      const other = w.backend === 'a' ? 'b' : 'a';
+      const mine = await direct.get(w.backend)!.call<{ items: { id: string }[] }>('RuntimeService', 'ListPodSandbox', {});
+      const theirs = await direct.get(other)!.call<{ items: { id: string }[] }>('RuntimeService', 'ListPodSandbox', {});
+      expect(mine.items.map((p) => p.id)).toContain(w.podId);
+      expect(theirs.items.map((p) => p.id)).not.toContain(w.podId);
+    }
+    const listed = await mux.call<{ items: { id: string }[] }>('RuntimeService', 'ListPodSandbox', {});
+    expect(listed.items.map((p) => p.id).sort()).toEqual(pods.map((w) => w.podId).sort());
+  }, SLOW);
+
+  it('creates and starts a container in each pod, lists them, and runs ExecSync', async () => {
+    const sleep = loadCriSample('container_sleep.json');
+    for (const w of pods) {
+      const config = loadCriSample('container_config.json', {
+        image: env.images.busybox,
+        overrides: {
+          metadata: { name: `hello-${w.name}`, attempt: 0 },
+          command: ['sh', '-c', `echo hello-from-${w.name}; sleep 3600`],
+          args: [],
+          log_path: 'hello.log',
+          linux: { resources: (sleep['linux'] as CriMessage)['resources'] as CriMessage },
+        },
+      });
+      const c = await mux.call<{ container_id: string }>('RuntimeService', 'CreateContainer', { pod_sandbox_id: w.podId, config, sandbox_config: sandboxConfig(w) });
+      w.containerId = c.container_id;
+      await mux.call('RuntimeService', 'StartContainer', { container_id: w.containerId });
+      const exec = await mux.call<{ stdout: Buffer; exit_code: number }>('RuntimeService', 'ExecSync', { container_id: w.containerId, cmd: ['echo', `ok-${w.backend}`], timeout: 10 });
+      expect(exec.exit_code).toBe(0);
+      expect(exec.stdout.toString()).toBe(`ok-${w.backend}\n`);
+    }
+    const running = await mux.call<{ containers: { id: string; pod_sandbox_id: string }[] }>('RuntimeService', 'ListContainers', { filter: { state: { state: 'CONTAINER_RUNNING' } } });
+    expect(running.containers.map((c) => c.id).sort()).toEqual(pods.map((w) => w.containerId).sort());
+    for (const w of pods) {
+      const onlyMine = await mux.call<{ containers: { id: string }[] }>('RuntimeService', 'ListContainers', { filter: { pod_sandbox_id: w.podId } });
+      expect(onlyMine.containers.map((c) => c.id)).toEqual([w.containerId]);
+    }
+  }, SLOW);
+
+  it('leaves each container log in CRI format where its pod asked', async () => {
+    for (const w of pods) {
+      const status = await mux.call<{ status: { log_path: string } }>('RuntimeService', 'ContainerStatus', { container_id: w.containerId });
+      expect(status.status.log_path).toBe(join(w.logDir, 'hello.log'));
+      const line = await eventually('a log line', async () => (await readFile(status.status.log_path, 'utf8')).split('\n').find((l) => l.endsWith(`hello-from-${w.name}`)));
+      expect(line).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ stdout F hello-from-${w.name}$`));
+    }
+  }, SLOW);
+
+  it('survives SIGKILL: a new proxy still lists both pods and can act on them', async () => {
+    mux.close();
+    proxy!.kill('SIGKILL');
+    await new Promise((r) => proxy!.once('exit', r));
+    expect(existsSync(socket)).toBe(true); // the stale socket the next start must replace
+    await startProxy();
+    const listed = await mux.call<{ items: { id: string }[] }>('RuntimeService', 'ListPodSandbox', {});
+    expect(listed.items.map((p) => p.id).sort()).toEqual(pods.map((w) => w.podId).sort());
+    for (const w of pods) {
+      const s = await mux.call<{ status: { state: string } }>('RuntimeService', 'ContainerStatus', { container_id: w.containerId });
+      expect(s.status.state).toBe('CONTAINER_RUNNING');
+    }
+  }, SLOW);
+
+  it('stops and removes containers and pods through the proxy', async () => {
+    for (const w of pods) {
+      await mux.call('RuntimeService', 'StopContainer', { container_id: w.containerId, timeout: 2 });
+      await mux.call('RuntimeService', 'RemoveContainer', { container_id: w.containerId });
+      await mux.call('RuntimeService', 'StopPodSandbox', { pod_sandbox_id: w.podId });
+      await mux.call('RuntimeService', 'RemovePodSandbox', { pod_sandbox_id: w.podId });
+      const left = await direct.get(w.backend)!.call<{ items: { id: string }[] }>('RuntimeService', 'ListPodSandbox', {});
+      expect(left.items.map((p) => p.id)).not.toContain(w.podId);
+    }
+    const listed = await mux.call<{ items: CriMessage[] }>('RuntimeService', 'ListPodSandbox', {});
+    expect(listed.items).toEqual([]);
+  }, SLOW);
+});
