@@ -109,7 +109,7 @@ export class EventHub {
   }
 
   private breakAll(err: Error): void {
-    this.log.warn({ err: err.message, subscribers: this.subscribers.size }, 'ending container event streams');
+    if (this.subscribers.size > 0) this.log.warn({ err: err.message, subscribers: this.subscribers.size }, 'ending container event streams');
     this.closeUpstreams();
     for (const sub of [...this.subscribers]) sub.finish(err);
   }
