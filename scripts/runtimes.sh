@@ -563,7 +563,7 @@ unmount_under() {
 }
 
 instance_down() {
-  local idir=$1 NAME SOCK BRIDGE SUBNET pid ns id
+  local idir=$1 NAME SOCK BRIDGE SUBNET pid ns id i
   # shellcheck disable=SC1091
   source "$idir/instance.env"
   local pidfile=$idir/containerd.pid runc_root=$idir/runc
@@ -598,10 +598,20 @@ instance_down() {
     done
   fi
 
-  # 4. Shims of this instance that outlived their containers.
-  for pid in $(own_shim_pids "$SOCK"); do
+  # 4. Shims of this instance that outlived their containers. Wait until they are gone, so that
+  #    'down' returning means no process of ours is left (a killed process lingers briefly until
+  #    it is reaped).
+  local shims
+  shims=$(own_shim_pids "$SOCK")
+  for pid in $shims; do
     log "killing leftover shim pid $pid ($NAME)"
     kill -KILL "$pid" 2>/dev/null || true
+  done
+  for pid in $shims; do
+    for ((i = 0; i < 50; i++)); do
+      [[ -e /proc/$pid ]] || break
+      sleep 0.1
+    done
   done
 
   # 5. Mounts and the bridge (veths vanish with their network namespaces).
