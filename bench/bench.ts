@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   const ids = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: backend.stdout! }).once('line', resolve))) as { pod: string; container: string };
   const config = path.join(dir, 'cri-mux.yaml');
   writeFileSync(config, `listen: { socket: ${proxySocket} }\nbackends:\n  - { name: bench, endpoint: "unix://${backendSocket}", default: true }\nmetrics: { enabled: false }\nlog: { level: warn }\n`);
-  const proxy = startChild([path.join(here, '..', 'src', 'main.js'), 'serve', '--config', config]);
+  // BENCH_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the proxy alone.
+  const nodeArgs = (process.env['BENCH_PROXY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const proxy = startChild([...nodeArgs, path.join(here, '..', 'src', 'main.js'), 'serve', '--config', config]);
   for (let i = 0; i < 100 && !existsSync(proxySocket); i++) await new Promise((r) => setTimeout(r, 100));
 
   const scenarios: Scenario[] = [
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
   viaProxy.close();
   proxy.kill('SIGTERM');
   backend.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => proxy.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
 }
 
