@@ -120,7 +120,7 @@ resolve_state_dir() {
   ((${#STATE_DIR} <= 60)) || die "STATE_DIR is too long for unix socket paths (<= 60 chars): $STATE_DIR"
 }
 
-# lock_state_dir: serialise up/down/status on one STATE_DIR (two `up`s racing would start two
+# lock_state_dir: serialise up/down on one STATE_DIR (two `up`s racing would start two
 # registries). Held on fd 9 until this script exits.
 lock_state_dir() {
   exec 9>"$STATE_DIR/.lock"
@@ -145,7 +145,11 @@ busybox_path() {
   # because the images contain nothing else.
   local p
   for p in /usr/bin/busybox /bin/busybox; do
-    [[ -x "$p" ]] && { echo "$p"; return; }
+    # (ldd exits 1 for static binaries: compare its text, not its status)
+    if [[ -x "$p" && "$(LC_ALL=C ldd "$p" 2>&1 || true)" == *"not a dynamic executable"* ]]; then
+      echo "$p"
+      return
+    fi
   done
   echo /nonexistent
 }
@@ -495,6 +499,7 @@ NAME=$NAME
 SOCK=$SOCK
 BRIDGE=$BRIDGE
 SUBNET=$SUBNET
+REGISTRY_PORT=$REGISTRY_PORT
 EOF
 }
 
@@ -520,7 +525,10 @@ wait_for_containerd() {
 
 instance_up() {
   instance_vars "$1"
-  if is_alive "$PIDFILE" && [[ -S "$SOCK" ]] && timeout 5 ctr --address "$SOCK" version >/dev/null 2>&1; then
+  # A running instance is reused only if it points at the registry we have now (a restarted
+  # registry may have had to take another port).
+  if is_alive "$PIDFILE" && [[ -S "$SOCK" ]] && grep -qx "REGISTRY_PORT=$REGISTRY_PORT" "$IDIR/instance.env" 2>/dev/null &&
+    timeout 5 ctr --address "$SOCK" version >/dev/null 2>&1; then
     log "containerd '$NAME' already running (pid $(<"$PIDFILE"))"
     return
   fi
@@ -563,7 +571,7 @@ unmount_under() {
 }
 
 instance_down() {
-  local idir=$1 NAME SOCK BRIDGE SUBNET pid ns id i
+  local idir=$1 NAME SOCK BRIDGE SUBNET REGISTRY_PORT pid ns id i
   # shellcheck disable=SC1091
   source "$idir/instance.env"
   local pidfile=$idir/containerd.pid runc_root=$idir/runc
@@ -733,7 +741,7 @@ cmd_status() {
   for idir in "$STATE_DIR"/*/; do
     idir=${idir%/}
     [[ -f "$idir/instance.env" ]] || continue
-    local NAME SOCK BRIDGE SUBNET
+    local NAME SOCK BRIDGE SUBNET REGISTRY_PORT
     # shellcheck disable=SC1091
     source "$idir/instance.env"
     pidfile=$idir/containerd.pid
