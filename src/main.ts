@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './observability/logger.js';
+import { Observability } from './observability/observability.js';
 import { decide } from './routing/decide.js';
 import { startProxy } from './proxy.js';
 import { SocketInUseError } from './server/socket.js';
@@ -52,17 +53,33 @@ function load(file: string | undefined): Config {
 
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'log-level': { type: 'string' } } });
-  const config = load(values.config);
+  let config: Config;
+  try {
+    config = load(values.config);
+  } catch (err) {
+    // Config errors reach the process log too (as JSON, with every file:line problem).
+    if (err instanceof ConfigError) createLogger(values['log-level'] ?? 'info').fatal({ file: err.file, problems: err.problems }, 'invalid config; not serving');
+    throw err;
+  }
   const log = createLogger(values['log-level'] ?? config.log.level);
+  const obs = new Observability(config, { log });
+  // logrotate signals the audit log to reopen; installed first, so a HUP never kills the proxy.
+  const reopen = (signal: NodeJS.Signals): void => obs.reopen(signal);
+  process.on('SIGHUP', reopen);
+  process.on('SIGUSR2', reopen);
   let proxy;
   try {
-    proxy = await startProxy(config, { log });
+    await obs.listen();
+    proxy = await startProxy(config, { log, observers: obs.observers, onDeps: obs.attach });
+    obs.markServing();
   } catch (err) {
     log.fatal({ err: err instanceof SocketInUseError ? err.message : err }, 'cri-mux could not start');
     log.flush();
+    await obs.close();
     process.stderr.write(`cri-mux: ${(err as Error).message}\n`);
     return 1;
   }
+  log.info({ metrics: obs.endpoint?.url ?? 'off', audit: config.audit.path ?? 'off', auditFailClosed: config.audit.failClosed }, 'observability');
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
@@ -72,6 +89,7 @@ async function serve(args: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await proxy.close();
+  await obs.close();
   log.flush();
   return 0;
 }
