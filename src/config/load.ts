@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
+import { isCriMethod } from '../cri/table.js';
 import { parseDuration } from './duration.js';
 import {
   DEFAULTS,
@@ -369,7 +370,8 @@ class Validator {
     if (auditPath !== undefined && !path.isAbsolute(auditPath)) this.problem(['audit', 'path'], 'must be an absolute path');
     const levels: Record<string, AuditLevel> = {};
     for (const [method, level] of Object.entries(this.stringMap(['audit', 'levels']) ?? {})) {
-      if (!AUDIT_LEVELS.includes(level as AuditLevel)) this.problem(['audit', 'levels', method], `must be one of ${AUDIT_LEVELS.join(', ')}`);
+      if (!isCriMethod(method)) this.problem(['audit', 'levels', method], `no CRI method named ${method} (e.g. RunPodSandbox, ExecSync, PullImage; names as in api.proto)`);
+      else if (!AUDIT_LEVELS.includes(level as AuditLevel)) this.problem(['audit', 'levels', method], `must be one of ${AUDIT_LEVELS.join(', ')}`);
       else levels[method] = level as AuditLevel;
     }
     return {
