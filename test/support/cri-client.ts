@@ -159,7 +159,10 @@ export class CriClient {
       const messages: Res[] = [];
       let s: grpc.ClientReadableStream<Res>;
       try {
-        s = this.openStream<Res>(service, method, request, opts);
+        s = this.openStream<Res>(service, method, request, {
+          ...opts,
+          deadlineMs: opts?.deadlineMs ?? DEFAULT_DEADLINE_MS,
+        });
       } catch (err) {
         reject(err);
         return;
@@ -190,7 +193,7 @@ export class CriClient {
       def.responseDeserialize as (value: Buffer) => Res,
       request,
       toMetadata(opts?.metadata),
-      toCallOptions({ deadlineMs: 0, ...opts }),
+      toCallOptions({ ...opts, deadlineMs: opts?.deadlineMs ?? 0 }),
     );
   }
 
