@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it, expect, afterAll } from 'vitest';
 import { CriClient, loadCriSample } from '../support/cri-client.js';
+import { eventually } from '../support/eventually.js';
 import { makeStateDir, realRuntimesAvailable, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env.js';
 
 /** Pids whose command line mentions `needle` (our state dir is unique, so this finds only ours). */
@@ -21,16 +22,9 @@ function pidsMentioning(needle: string): number[] {
   return pids;
 }
 
-/** Resolves once /proc/PID is gone; fails the test if it is still there after 5 s. */
-async function gone(pid: number): Promise<void> {
-  for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
-  let state = '';
-  try {
-    state = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return;
-  }
-  expect.fail(`process ${pid} still exists after down: ${state}`);
+/** Resolves once /proc/PID is gone (a killed process stays visible until it is reaped). */
+function gone(pid: number): Promise<true> {
+  return eventually(`process ${pid} to be gone`, async () => (existsSync(`/proc/${pid}`) ? undefined : true), 5_000, 100);
 }
 
 function mountsUnder(dir: string): string[] {
@@ -96,7 +90,6 @@ describe.skipIf(!realRuntimesAvailable())('runtimes.sh down after a runtime cras
 
     await env.stop({ keepStateDir: true });
     expect(pidsMentioning(env.stateDir)).toEqual([]);
-    // A killed process stays visible until it is reaped, which may lag `down` by a moment.
     for (const pid of [...shimsBefore, ...workloadPids]) await gone(pid);
     expect(mountsUnder(env.stateDir)).toEqual([]);
     expect(() => execFileSync('ip', ['link', 'show', inst.bridge], { stdio: 'ignore' })).toThrow();

@@ -6,6 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { CriClient, GrpcStatus, isCriError, loadCriSample, type CriMessage } from '../support/cri-client.js';
+import { eventually } from '../support/eventually.js';
 import {
   makeStateDir,
   missingRuntimePrerequisites,
@@ -22,22 +23,6 @@ interface Condition {
   status: boolean;
   reason?: string;
   message?: string;
-}
-
-/** Polls `fn` until it returns a value that is not undefined, or fails after `timeoutMs`. */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const available = realRuntimesAvailable();
@@ -84,6 +69,16 @@ describe.skipIf(!available)('real runtime environment (containerd × 2, direct)'
       cri = clients.get(name) as CriClient;
     });
 
+    /** sandbox_config.json for this instance's pod (RunPodSandbox and CreateContainer send it). */
+    const sandboxConfig = (): CriMessage =>
+      loadCriSample('sandbox_config.json', {
+        overrides: {
+          metadata: { name: `podsandbox-${name}`, uid: podUid, namespace: 'cri-mux-e2e', attempt: 0 },
+          log_directory: podLogDir,
+          labels: { 'cri-mux.test/instance': name },
+        },
+      });
+
     it('answers Version', async () => {
       const v = await cri.call('RuntimeService', 'Version', { version: 'v1' });
       expect(v.runtime_name).toBe('containerd');
@@ -123,14 +118,9 @@ describe.skipIf(!available)('real runtime environment (containerd × 2, direct)'
     it('runs a pod sandbox from cri-samples/sandbox_config.json', async () => {
       podLogDir = join(inst.logDir, podUid);
       await mkdir(podLogDir, { recursive: true });
-      const config = loadCriSample('sandbox_config.json', {
-        overrides: {
-          metadata: { name: `podsandbox-${name}`, uid: podUid, namespace: 'cri-mux-e2e', attempt: 0 },
-          log_directory: podLogDir,
-          labels: { 'cri-mux.test/instance': name },
-        },
+      const r = await cri.call<{ pod_sandbox_id: string }>('RuntimeService', 'RunPodSandbox', {
+        config: sandboxConfig(),
       });
-      const r = await cri.call<{ pod_sandbox_id: string }>('RuntimeService', 'RunPodSandbox', { config });
       podId = r.pod_sandbox_id;
       expect(podId).toMatch(/^[0-9a-f]{64}$/);
 
@@ -154,12 +144,6 @@ describe.skipIf(!available)('real runtime environment (containerd × 2, direct)'
     }, SLOW);
 
     it('creates and starts a busybox container from cri-samples/container_config.json', async () => {
-      const sandboxConfig = loadCriSample('sandbox_config.json', {
-        overrides: {
-          metadata: { name: `podsandbox-${name}`, uid: podUid, namespace: 'cri-mux-e2e', attempt: 0 },
-          log_directory: podLogDir,
-        },
-      });
       // container_sleep.json's resources and namespaces, container_config.json's envs, labels and
       // security context; busybox shell instead of the fedora image's /bin/ls.
       const sleep = loadCriSample('container_sleep.json');
@@ -176,7 +160,7 @@ describe.skipIf(!available)('real runtime environment (containerd × 2, direct)'
       const c = await cri.call<{ container_id: string }>('RuntimeService', 'CreateContainer', {
         pod_sandbox_id: podId,
         config,
-        sandbox_config: sandboxConfig,
+        sandbox_config: sandboxConfig(),
       });
       containerId = c.container_id;
       expect(containerId).toMatch(/^[0-9a-f]{64}$/);
