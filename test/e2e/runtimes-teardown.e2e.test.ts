@@ -3,6 +3,7 @@
 // process, no mount under the state dir, no bridge.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { describe, it, expect, afterAll } from 'vitest';
 import { CriClient, loadCriSample } from '../support/cri-client.js';
 import { eventually } from '../support/eventually.js';
@@ -38,7 +39,9 @@ describe.skipIf(!realRuntimesAvailable())('runtimes.sh down after a runtime cras
   let env: RuntimeEnv | undefined;
 
   afterAll(async () => {
-    await env?.stop();
+    // The test keeps the state dir to inspect it; remove it here, also when the test failed.
+    await env?.stop({ keepStateDir: true });
+    if (env) await rm(env.stateDir, { recursive: true, force: true });
   }, 180_000);
 
   it('kills containers, shims and mounts of a SIGKILLed containerd', async () => {
@@ -93,6 +96,5 @@ describe.skipIf(!realRuntimesAvailable())('runtimes.sh down after a runtime cras
     for (const pid of [...shimsBefore, ...workloadPids]) await gone(pid);
     expect(mountsUnder(env.stateDir)).toEqual([]);
     expect(() => execFileSync('ip', ['link', 'show', inst.bridge], { stdio: 'ignore' })).toThrow();
-    execFileSync('rm', ['-rf', env.stateDir]);
   }, 180_000);
 });
