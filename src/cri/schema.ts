@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import protobuf from 'protobufjs';
+import { MalformedMessageError } from './wire.js';
 
 export const CRI_PACKAGE = 'runtime.v1';
 export const SERVICES = ['RuntimeService', 'ImageService'] as const;
@@ -91,7 +92,14 @@ export class CriSchema {
   /** Decode for reading only (rule matching, audit). Never re-encode the result to forward it. */
   decode(typeName: string, bytes: Uint8Array): Record<string, unknown> {
     const t = this.type(typeName);
-    return t.toObject(t.decode(bytes), { longs: String, enums: String, bytes: String, defaults: false }) as Record<string, unknown>;
+    let message: protobuf.Message;
+    try {
+      message = t.decode(bytes);
+    } catch (err) {
+      // Bytes from a client or a backend, not a bug here: callers turn this into a status.
+      throw new MalformedMessageError(`${typeName}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return t.toObject(message, { longs: String, enums: String, bytes: String, defaults: false }) as Record<string, unknown>;
   }
 
   encode(typeName: string, value: Record<string, unknown>): Buffer {
