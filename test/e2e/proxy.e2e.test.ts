@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CriClient, loadCriSample, type CriMessage } from '../support/cri-client.js';
+import { eventually } from '../support/eventually.js';
 import { findRepoRoot } from '../support/repo-root.js';
 import { makeStateDir, missingRuntimePrerequisites, realRuntimesAvailable, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env.js';
 
@@ -16,21 +17,6 @@ const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 
 const available = realRuntimesAvailable();
 if (!available) console.warn(`skipping proxy e2e: missing ${missingRuntimePrerequisites().join(', ')}`);
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 interface Workload {
   name: string;
