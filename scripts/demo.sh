@@ -15,14 +15,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 [[ $(id -u) == 0 ]] || { echo "demo: run as root (containerd needs it): sudo npm run demo" >&2; exit 1; }
 
-PACKAGES=(containerd runc containernetworking-plugins docker-registry skopeo umoci busybox-static iproute2)
-missing=()
-for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
-if ((${#missing[@]})); then
-  say "installing Debian packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash scripts/install-debian-packages.sh
 [[ -d node_modules ]] || { say "installing npm dependencies"; npm ci --no-audit --no-fund; }
 say "building cri-mux"
 npx tsc -p tsconfig.json
