@@ -24,13 +24,25 @@ export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
   private upstreams = new Map<string, ClientReadableStream<Buffer>>();
   private unimplemented = new Set<string>();
+  /** Optional backends left out of the current streams because they were down. */
+  private leftOut = new Set<string>();
   /** Upstream streams opened since start (a reconnect count for metrics). */
   opened = 0;
 
   constructor(
     private readonly pool: BackendPool,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // An optional backend that was down when the streams opened carries no events in them;
+    // once it is back, the open streams would silently miss its container deaths. End
+    // them so kubelet relists and subscribes again, this time with that backend in.
+    for (const backend of pool.all) {
+      backend.on('up', () => {
+        if (!this.leftOut.has(backend.name)) return;
+        this.breakAll(new ProxyError('CRIMUX_ERR_BACKEND_UNAVAILABLE', `backend ${backend.name} is back and its container events were not in this stream; relist and subscribe again`));
+      });
+    }
+  }
 
   get subscriberCount(): number {
     return this.subscribers.size;
@@ -59,6 +71,7 @@ export class EventHub {
 
   private openUpstreams(): void {
     this.unimplemented.clear();
+    this.leftOut.clear();
     for (const backend of this.pool.all) {
       const call = backend.serverStream(PATH, Buffer.alloc(0));
       this.opened++;
@@ -75,6 +88,7 @@ export class EventHub {
         if (!received && e.code === Code.UNIMPLEMENTED) return this.noEventsFrom(backend.name);
         if (!received && e.unreachable && backend.config.optional) {
           this.log.warn({ backend: backend.name }, 'optional backend is down; container events proceed without it');
+          this.leftOut.add(backend.name);
           return this.noEventsFrom(backend.name);
         }
         this.breakAll(new ProxyError('CRIMUX_ERR_BACKEND_UNAVAILABLE', `container event stream from backend ${backend.name} broke (${e.details}); relist and subscribe again`));
@@ -117,6 +131,7 @@ export class EventHub {
   private closeUpstreams(): void {
     const calls = [...this.upstreams.values()];
     this.upstreams = new Map();
+    this.leftOut.clear();
     for (const call of calls) call.cancel();
   }
 
