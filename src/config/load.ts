@@ -318,12 +318,13 @@ class Validator {
 
   failure(): Config['failure'] {
     this.object(['failure']);
-    this.known(['failure'], ['staleListWindow', 'probeInterval', 'probeTimeout', 'internalTimeout']);
+    this.known(['failure'], ['staleListWindow', 'probeInterval', 'probeTimeout', 'internalTimeout', 'listTimeout']);
     return {
       staleListWindowMs: this.duration(['failure', 'staleListWindow'], DEFAULTS.staleListWindowMs)!,
       probeIntervalMs: this.duration(['failure', 'probeInterval'], DEFAULTS.probeIntervalMs)!,
       probeTimeoutMs: this.duration(['failure', 'probeTimeout'], DEFAULTS.probeTimeoutMs)!,
       internalTimeoutMs: this.duration(['failure', 'internalTimeout'], DEFAULTS.internalTimeoutMs)!,
+      listTimeoutMs: this.duration(['failure', 'listTimeout'], DEFAULTS.listTimeoutMs)!,
     };
   }
 

@@ -52,6 +52,8 @@ export interface FailureConfig {
   readonly probeTimeoutMs: number;
   /** Deadline for the proxy's own calls (index rebuild, id look-ups) when the client gave none. */
   readonly internalTimeoutMs: number;
+  /** How long one backend may take to answer a merged list before it counts as unreachable. */
+  readonly listTimeoutMs: number;
 }
 
 export interface MetricsConfig {
@@ -97,6 +99,7 @@ export const DEFAULTS = {
   probeIntervalMs: 5_000,
   probeTimeoutMs: 2_000,
   internalTimeoutMs: 10_000,
+  listTimeoutMs: 20_000,
   maxMessageBytes: 64 * 1024 * 1024,
   logLevel: 'info',
   metricsHost: '127.0.0.1',

@@ -55,15 +55,20 @@ export async function gather(deps: ProxyDeps, ctx: CallContext, method: MethodIn
 
 async function askOne(deps: ProxyDeps, ctx: CallContext, method: MethodInfo, request: Buffer, backend: Backend): Promise<Buffer | 'unimplemented' | 'skipped'> {
   ctx.sentTo(backend.name);
+  // Each backend gets its own, shorter deadline: one hung runtime must not stall the list.
+  const opts = ctx.optionsFor(backend);
+  const ownDeadline = Date.now() + deps.config.failure.listTimeoutMs;
+  const clientBound = opts.deadline !== undefined && opts.deadline <= ownDeadline;
   try {
-    const bytes = await backend.unary(method.path, request, ctx.optionsFor(backend));
+    const bytes = await backend.unary(method.path, request, clientBound ? opts : { ...opts, deadline: ownDeadline });
     deps.lastAnswers.put(backend.name, method.name, request, bytes);
     deps.lastAnswers.servingStale.delete(backend.name);
     return bytes;
   } catch (err) {
     const e = BackendError.from(backend.name, err);
     if (e.code === Code.UNIMPLEMENTED) return 'unimplemented';
-    if (!e.unreachable) throw e;
+    const tooSlow = e.code === Code.DEADLINE_EXCEEDED && !clientBound;
+    if (!e.unreachable && !tooSlow) throw e;
     return standIn(deps, ctx, method, request, backend, e);
   }
 }

@@ -81,6 +81,23 @@ describe('a backend goes down', () => {
     expect(isCriError(err, GrpcStatus.UNAVAILABLE)).toBe(true);
   });
 
+  it('does not let a hung backend stall a merged list: it counts as unreachable after failure.listTimeout', async () => {
+    mux = await startMux({
+      backends: [{ name: 'a' }, { name: 'b' }],
+      yaml: 'routing:\n  annotationBackends: [a, b]\nfailure:\n  listTimeout: 300ms\n',
+    });
+    const m = mux;
+    const ids = [await podOn(m, 'a'), await podOn(m, 'b')].sort();
+    expect(await listIds(m)).toEqual(ids);
+    m.fakes['b']!.delay('ListPodSandbox', 5_000);
+    const started = Date.now();
+    expect(await listIds(m)).toEqual(ids); // b's last answer stands in
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const filtered = await m.client.call('RuntimeService', 'ListPodSandbox', { filter: { state: { state: 'SANDBOX_READY' } } }).catch((e: unknown) => e);
+    expect(isCriError(filtered, GrpcStatus.UNAVAILABLE)).toBe(true); // never asked before: nothing to stand in
+    m.fakes['b']!.delay('ListPodSandbox', 0);
+  });
+
   it('reports RuntimeReady from the default and required backends only, with every state in info', async () => {
     const m = await setup();
     await m.fakes['vm']!.stop();
