@@ -26,6 +26,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Node timers hold at most 2^31-1 ms; a longer one fires after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const AUDIT_LEVELS: readonly AuditLevel[] = ['None', 'Metadata', 'Request'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -157,12 +160,21 @@ class Validator {
     return value;
   }
 
-  duration(at: Path, fallback: number | undefined): number | undefined {
+  /** `positive`: a deadline or period, where 0 would fail every call or spin. `timer`: fits a Node timer. */
+  duration(at: Path, fallback: number | undefined, opts: { positive?: boolean; timer?: boolean } = {}): number | undefined {
     const value = this.get(at);
     if (value === undefined || value === null) return fallback;
     const ms = parseDuration(value);
     if (ms === undefined) {
       this.problem(at, `must be a duration like 500ms, 30s, 5m or 1h (got ${JSON.stringify(value)})`);
+      return fallback;
+    }
+    if (opts.positive && ms <= 0) {
+      this.problem(at, `must be more than 0 (got ${JSON.stringify(value)}); 0 would fail every call at once or spin`);
+      return fallback;
+    }
+    if (opts.timer && ms > MAX_TIMER_MS) {
+      this.problem(at, `must be at most 24d (got ${JSON.stringify(value)}); a longer Node timer fires at once`);
       return fallback;
     }
     return ms;
@@ -259,7 +271,7 @@ class Validator {
       const required = this.bool([...at, 'required'], false);
       if (isDefault && optional) this.problem([...at, 'optional'], 'the default backend cannot be optional');
       if (optional && required) this.problem([...at, 'required'], 'a backend cannot be both optional and required');
-      const timeoutMs = this.duration([...at, 'timeout'], undefined);
+      const timeoutMs = this.duration([...at, 'timeout'], undefined, { positive: true });
       out.push({ name: name ?? `#${i}`, endpoint: endpoint ?? '', socketPath, default: isDefault, optional, required, timeoutMs });
     });
     const defaults = out.filter((b) => b.default);
@@ -321,10 +333,10 @@ class Validator {
     this.known(['failure'], ['staleListWindow', 'probeInterval', 'probeTimeout', 'internalTimeout', 'listTimeout']);
     return {
       staleListWindowMs: this.duration(['failure', 'staleListWindow'], DEFAULTS.staleListWindowMs)!,
-      probeIntervalMs: this.duration(['failure', 'probeInterval'], DEFAULTS.probeIntervalMs)!,
-      probeTimeoutMs: this.duration(['failure', 'probeTimeout'], DEFAULTS.probeTimeoutMs)!,
-      internalTimeoutMs: this.duration(['failure', 'internalTimeout'], DEFAULTS.internalTimeoutMs)!,
-      listTimeoutMs: this.duration(['failure', 'listTimeout'], DEFAULTS.listTimeoutMs)!,
+      probeIntervalMs: this.duration(['failure', 'probeInterval'], DEFAULTS.probeIntervalMs, { positive: true, timer: true })!,
+      probeTimeoutMs: this.duration(['failure', 'probeTimeout'], DEFAULTS.probeTimeoutMs, { positive: true })!,
+      internalTimeoutMs: this.duration(['failure', 'internalTimeout'], DEFAULTS.internalTimeoutMs, { positive: true })!,
+      listTimeoutMs: this.duration(['failure', 'listTimeout'], DEFAULTS.listTimeoutMs, { positive: true })!,
     };
   }
 
