@@ -1,6 +1,6 @@
 // Calls about one sandbox or container go to the backend that owns it, as the bytes they
 // came in; the response comes back as the backend's bytes.
-import { peekString } from '../cri/wire.js';
+import { MalformedMessageError, peekString } from '../cri/wire.js';
 import { ProxyError } from '../errors/catalogue.js';
 import { BackendError } from '../errors/status.js';
 import type { UnaryStrategy } from './deps.js';
@@ -32,7 +32,15 @@ export const byId: UnaryStrategy = async (deps, ctx, request) => {
   }
   if (forgets) deps.ownership.forget(kind, id);
   if (plan.createsContainer) {
-    const containerId = peekString(response, plan.createsContainer);
+    // The container exists now: relay an answer the proxy cannot read rather than fail
+    // (kubelet would create it again); its id then resolves on demand.
+    let containerId: string | undefined;
+    try {
+      containerId = peekString(response, plan.createsContainer);
+    } catch (err) {
+      if (!(err instanceof MalformedMessageError)) throw err;
+      deps.log.warn({ backend: backend.name, method: plan.name, err: err.message }, 'cannot read the id in a backend answer; relaying it as is');
+    }
     if (containerId) {
       deps.ownership.recordContainer(containerId, backend.name, id);
       ctx.route.containerId = containerId;

@@ -1,6 +1,6 @@
 // RunPodSandbox and RestorePod: the routing rules choose the backend; the ids the backend
 // returns join the ownership index before the client hears of them.
-import { peekRepeatedStrings, peekString, withString } from '../cri/wire.js';
+import { MalformedMessageError, peekRepeatedStrings, peekString, withString } from '../cri/wire.js';
 import { decide } from '../routing/decide.js';
 import { BackendError } from '../errors/status.js';
 import type { UnaryStrategy } from './deps.js';
@@ -22,15 +22,22 @@ export const newPod: UnaryStrategy = async (deps, ctx, request) => {
   } catch (err) {
     throw BackendError.from(backend.name, err);
   }
-  const sandboxId = peekString(response, plan.createsSandbox!);
-  if (sandboxId) {
-    deps.ownership.recordSandbox(sandboxId, backend.name);
-    ctx.route.sandboxId = sandboxId;
-  }
-  if (plan.createsContainers) {
-    for (const id of peekRepeatedStrings(response, plan.createsContainers.list, plan.createsContainers.id)) {
-      deps.ownership.recordContainer(id, backend.name, sandboxId ?? '');
+  // The pod exists now: an answer the proxy cannot read must still reach the client
+  // (failing here would make kubelet create the pod again); its ids resolve on demand.
+  try {
+    const sandboxId = peekString(response, plan.createsSandbox!);
+    if (sandboxId) {
+      deps.ownership.recordSandbox(sandboxId, backend.name);
+      ctx.route.sandboxId = sandboxId;
     }
+    if (plan.createsContainers) {
+      for (const id of peekRepeatedStrings(response, plan.createsContainers.list, plan.createsContainers.id)) {
+        deps.ownership.recordContainer(id, backend.name, sandboxId ?? '');
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof MalformedMessageError)) throw err;
+    deps.log.warn({ backend: backend.name, method: plan.name, err: err.message }, 'cannot read the ids in a backend answer; relaying it as is');
   }
   return response;
 };

@@ -29,3 +29,24 @@ describe('malformed request bytes inside the messages the proxy decodes', () => 
     await expect(mux.client.call('RuntimeService', 'Version', {})).resolves.toMatchObject({ runtime_name: 'cri-mux' });
   });
 });
+
+describe('an answer the proxy cannot read from a backend that did the work', () => {
+  it.each(['RunPodSandbox', 'CreateContainer'] as const)('%s relays the backend bytes instead of blaming the client', async (method) => {
+    const m = await startMux({ backends: [{ name: 'a' }] });
+    try {
+      const pod = await m.client.call<{ pod_sandbox_id: string }>('RuntimeService', 'RunPodSandbox', { config: { metadata: { name: 'p', namespace: 'n', uid: 'u' } } });
+      // The object was created; only the answer is unreadable (here: a truncated field 1).
+      m.fakes['a']!.setHandler(method, () => TRUNCATED);
+      const request = method === 'RunPodSandbox'
+        ? { config: { metadata: { name: 'q', namespace: 'n', uid: 'v' } } }
+        : { pod_sandbox_id: pod.pod_sandbox_id, config: { metadata: { name: 'c' }, image: { image: 'i' } } };
+      const err = await m.client.call('RuntimeService', method, request).catch((e: unknown) => e);
+      // Before: INVALID_ARGUMENT "malformed request" — kubelet would blame its own request
+      // and create the object again. Now the client sees the backend bytes and judges them.
+      expect(isCriError(err, GrpcStatus.INVALID_ARGUMENT)).toBe(false);
+      expect(m.logLines.some((l) => l.includes('relaying it as is'))).toBe(true);
+    } finally {
+      await m.close();
+    }
+  });
+});
