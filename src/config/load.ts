@@ -26,6 +26,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** sun_path is 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
 /** Node timers hold at most 2^31-1 ms; a longer one fires after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -216,11 +219,18 @@ class Validator {
     this.known([], ['listen', 'backends', 'routing', 'failure', 'grpc', 'log', 'metrics', 'audit']);
     const backends = this.backends();
     const names = new Set(backends.map((b) => b.name));
+    const listen = this.listen();
+    const clash = backends.find((b) => b.socketPath === listen.socket);
+    if (clash) {
+      // After a runtime crash its socket file looks stale; serving there would take over the
+      // runtime's socket and proxy to ourselves.
+      this.problem(['listen', 'socket'], `is backend ${clash.name}'s own socket; cri-mux needs a socket of its own`);
+    }
     return {
       source,
-      listen: this.listen(),
+      listen,
       backends,
-      routing: this.routing(names),
+      routing: this.routing(names, backends.filter((b) => b.default).map((b) => b.name)),
       failure: this.failure(),
       maxMessageBytes: this.maxMessageBytes(),
       log: this.logSection(),
@@ -234,11 +244,13 @@ class Validator {
     this.known(['listen'], ['socket', 'mode']);
     const socket = this.string(['listen', 'socket']) ?? DEFAULTS.socket;
     if (!path.isAbsolute(socket)) this.problem(['listen', 'socket'], 'must be an absolute path, e.g. /run/cri-mux/cri-mux.sock');
+    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) this.problem(['listen', 'socket'], `is ${Buffer.byteLength(socket)} bytes; a unix socket path holds at most ${MAX_SOCKET_PATH}`);
     const rawMode = this.get(['listen', 'mode']);
     let mode: number = DEFAULTS.socketMode;
     if (rawMode !== undefined && rawMode !== null) {
       const parsed = typeof rawMode === 'string' && /^0?[0-7]{3}$/.test(rawMode) ? parseInt(rawMode, 8) : NaN;
       if (Number.isNaN(parsed)) this.problem(['listen', 'mode'], 'must be an octal mode in quotes, e.g. "0660"');
+      else if (parsed & 0o002) this.problem(['listen', 'mode'], 'must not let every local user write to the socket: whoever can connect can run containers as root (use "0660" and a group)');
       else mode = parsed;
     }
     return { socket, mode };
@@ -265,6 +277,9 @@ class Validator {
         if (!endpoint.startsWith('unix://') || !path.isAbsolute(endpoint.slice('unix://'.length))) {
           this.problem([...at, 'endpoint'], 'must be unix:// followed by an absolute socket path, e.g. unix:///run/containerd/containerd.sock');
         } else socketPath = endpoint.slice('unix://'.length);
+        const first = out.findIndex((b) => b.socketPath === socketPath);
+        if (socketPath && first >= 0) this.problem([...at, 'endpoint'], `same socket as backends.${first}; each backend is a different runtime`);
+        if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) this.problem([...at, 'endpoint'], `socket path is longer than the ${MAX_SOCKET_PATH} bytes a unix socket path holds`);
       }
       const isDefault = this.bool([...at, 'default'], false);
       const optional = this.bool([...at, 'optional'], false);
@@ -282,11 +297,13 @@ class Validator {
     return [...defaults, ...out.filter((b) => !b.default)];
   }
 
-  routing(backendNames: ReadonlySet<string>): Config['routing'] {
+  routing(backendNames: ReadonlySet<string>, defaultBackend: readonly string[]): Config['routing'] {
     this.object(['routing']);
     this.known(['routing'], ['annotationKeys', 'annotationBackends', 'rules']);
     const keys = this.globs(['routing', 'annotationKeys']) ?? [...DEFAULTS.annotationKeys];
-    const allowed = this.globs(['routing', 'annotationBackends']) ?? [...backendNames];
+    // Pod authors write annotations; by default they may only pick the default backend
+    // (i.e. nothing a RuntimeClass rule would not give them). Operators widen it explicitly.
+    const allowed = this.globs(['routing', 'annotationBackends']) ?? [...defaultBackend];
     allowed.forEach((name, i) => {
       if (!backendNames.has(name)) this.problem(['routing', 'annotationBackends', i], `no backend named "${name}" (known: ${[...backendNames].join(', ')})`);
     });

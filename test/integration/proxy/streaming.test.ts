@@ -25,7 +25,7 @@ async function pods(m: Mux, perBackend: number): Promise<string[]> {
 
 describe('Stream* lists', () => {
   it('merges every backend stream, falling back to the unary list on a backend without it', async () => {
-    mux = await startMux({ backends: [{ name: 'a' }, { name: 'old', fake: { streamsUnimplemented: true } }] });
+    mux = await startMux({ backends: [{ name: 'a' }, { name: 'old', fake: { streamsUnimplemented: true } }], yaml: 'routing: { annotationBackends: [a, old] }' });
     const ids = await pods(mux, 3);
     const messages = await mux.client.stream<{ pod_sandboxes: { id: string }[] }>('RuntimeService', 'StreamPodSandboxes', {});
     expect(messages.flatMap((m) => m.pod_sandboxes.map((p) => p.id)).sort()).toEqual(ids);
@@ -33,7 +33,7 @@ describe('Stream* lists', () => {
   });
 
   it('sends a filter by id only to the owner', async () => {
-    mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }] });
+    mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }], yaml: 'routing: { annotationBackends: [a, b] }' });
     const ids = await pods(mux, 1);
     const onB = ids.find((id) => mux!.fakes['b']!.state.sandboxes.has(id))!;
     mux.fakes['a']!.journal.length = 0;
@@ -70,7 +70,7 @@ describe('GetContainerEvents', () => {
   }
 
   it('merges events of every backend into every subscriber, sharing one upstream per backend', async () => {
-    mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }] });
+    mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }], yaml: 'routing: { annotationBackends: [a, b] }' });
     const ids = await pods(mux, 1);
     const s1 = collect(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
     const s2 = collect(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
@@ -88,7 +88,7 @@ describe('GetContainerEvents', () => {
   });
 
   it('ends every subscriber stream with an error when one backend stream breaks', async () => {
-    mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }] });
+    mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }], yaml: 'routing: { annotationBackends: [a, b] }' });
     const s = collect(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
     await mux.fakes['b']!.waitForEventSubscribers(1);
     mux.fakes['b']!.endEvents({ code: GrpcStatus.INTERNAL, details: 'shim died' });

@@ -23,7 +23,7 @@ function collect(stream: ClientReadableStream<{ container_id: string }>): { even
 
 describe('an optional backend that was down when the event stream opened', () => {
   it('ends the stream with UNAVAILABLE once it is back, and the next stream carries its events', async () => {
-    mux = await startMux({ backends: [{ name: 'a' }, { name: 'vm', optional: true }], yaml: 'failure:\n  probeInterval: 100ms\n' });
+    mux = await startMux({ backends: [{ name: 'a' }, { name: 'vm', optional: true }], yaml: 'routing:\n  annotationBackends: [a, vm]\nfailure:\n  probeInterval: 100ms\n' });
     const m = mux;
     await m.fakes['vm']!.stop();
     const first = collect(m.client.openStream('RuntimeService', 'GetContainerEvents', {}));

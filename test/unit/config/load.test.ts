@@ -72,6 +72,18 @@ listen:
     expect(problems('')[0]).toMatch(/backends: is required/);
   });
 
+  it('refuses configs that are unsafe on a node', () => {
+    expect(problems(minimal + 'listen:\n  socket: /run/b.sock\n')[0]).toMatch(/listen\.socket: is backend b's own socket/);
+    expect(problems(minimal + 'listen:\n  mode: "0666"\n')[0]).toMatch(/listen\.mode: must not let every local user write/);
+    expect(problems(minimal + `listen:\n  socket: /${'x'.repeat(120)}\n`)[0]).toMatch(/a unix socket path holds at most 107/);
+    expect(problems(minimal.replace('unix:///run/b.sock', 'unix:///run/a.sock'))[0]).toMatch(/backends\.1\.endpoint: same socket as backends\.0/);
+  });
+
+  it('lets annotations choose only the default backend unless told otherwise', () => {
+    expect(parseConfig(minimal).routing.annotationBackends).toEqual(['a']);
+    expect(parseConfig(minimal + 'routing:\n  annotationBackends: [a, b]\n').routing.annotationBackends).toEqual(['a', 'b']);
+  });
+
   it('refuses an optional default and unknown annotation backends', () => {
     expect(problems(minimal.replace('default: true', 'default: true\n    optional: true'))[0]).toMatch(/default backend cannot be optional/);
     expect(problems(minimal + 'routing:\n  annotationBackends: [c]\n')[0]).toMatch(/no backend named "c"/);
