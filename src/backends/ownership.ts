@@ -26,7 +26,8 @@ export const OWNERSHIP_WIRE = {
 } as const;
 
 export type Resolution =
-  | { kind: 'owner'; backend: Backend }
+  /** `id`: the full id when the asked one was a unique prefix of it. */
+  | { kind: 'owner'; backend: Backend; id: string }
   /** Every backend answered and none knows the id. */
   | { kind: 'unknown' };
 
@@ -97,7 +98,7 @@ export class Ownership {
    */
   async resolve(kind: OwnerKind, id: string, opts: CallOptions): Promise<Resolution> {
     const known = this.lookup(kind, id);
-    if (known !== undefined) return { kind: 'owner', backend: this.pool.get(known) };
+    if (known !== undefined) return { kind: 'owner', backend: this.pool.get(known), id };
     this.misses++;
     const answers = await Promise.all(
       this.pool.all.map(async (backend) => {
@@ -119,7 +120,7 @@ export class Ownership {
         if (kind === 'sandbox') this.recordSandbox(item.id, backend.name);
         else this.recordContainer(item.id, backend.name, item.sandboxId);
       }
-      return { kind: 'owner', backend };
+      return { kind: 'owner', backend, id: items!.length === 1 ? items![0]!.id : id };
     }
     const failed = answers.filter((a) => a.error);
     if (failed.length > 0) {

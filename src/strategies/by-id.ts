@@ -22,6 +22,8 @@ export const byId: UnaryStrategy = async (deps, ctx, request) => {
     throw new ProxyError('CRIMUX_ERR_UNKNOWN_ID', `${kind} "${id}" not found on any backend (${deps.pool.all.map((b) => b.name).join(', ')})`);
   }
   const backend = found.backend;
+  // The index keeps full ids: forget and link containers by it, not by a prefix a user typed.
+  const fullId = found.id;
   ctx.route.reason = 'owner';
   ctx.sentTo(backend.name);
   let response: Buffer;
@@ -30,7 +32,7 @@ export const byId: UnaryStrategy = async (deps, ctx, request) => {
   } catch (err) {
     throw BackendError.from(backend.name, err);
   }
-  if (forgets) deps.ownership.forget(kind, id);
+  if (forgets) deps.ownership.forget(kind, fullId);
   if (plan.createsContainer) {
     // The container exists now: relay an answer the proxy cannot read rather than fail
     // (kubelet would create it again); its id then resolves on demand.
@@ -42,7 +44,7 @@ export const byId: UnaryStrategy = async (deps, ctx, request) => {
       deps.log.warn({ backend: backend.name, method: plan.name, err: err.message }, 'cannot read the id in a backend answer; relaying it as is');
     }
     if (containerId) {
-      deps.ownership.recordContainer(containerId, backend.name, id);
+      deps.ownership.recordContainer(containerId, backend.name, fullId);
       ctx.route.containerId = containerId;
     }
   }
