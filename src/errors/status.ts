@@ -28,17 +28,30 @@ export class BackendError extends Error {
   }
 }
 
+/** Trailer naming the CRIMUX_ERR_* of an error the proxy made (README "Errors"). */
+export const ERROR_TRAILER = 'cri-mux-error';
+/** Trailer naming the backend whose status is relayed. */
+export const BACKEND_TRAILER = 'cri-mux-backend';
+
 export function toStatus(err: unknown, fallbackMessage = 'cri-mux internal error'): StatusObject & { reason: string } {
   if (err instanceof BackendError) {
-    return { code: err.code, details: err.details, metadata: err.metadata, reason: `backend:${err.backend}` };
+    const metadata = err.metadata.clone();
+    metadata.set(BACKEND_TRAILER, err.backend);
+    if (err.unreachable) {
+      // The proxy could not reach the runtime: say which one, in the message a person reads.
+      metadata.set(ERROR_TRAILER, 'CRIMUX_ERR_BACKEND_UNAVAILABLE');
+      return { code: err.code, details: `backend ${err.backend} is unreachable (${err.details}); retry when it is back`, metadata, reason: 'CRIMUX_ERR_BACKEND_UNAVAILABLE' };
+    }
+    return { code: err.code, details: err.details, metadata, reason: `backend:${err.backend}` };
   }
-  if (err instanceof ProxyError) {
-    return { code: err.code, details: err.message, metadata: new Metadata(), reason: err.reason };
-  }
-  if (err instanceof MalformedMessageError) {
-    return { code: Code.INVALID_ARGUMENT, details: `malformed request: ${err.message}`, metadata: new Metadata(), reason: 'CRIMUX_ERR_MALFORMED_REQUEST' };
-  }
-  return { code: Code.INTERNAL, details: fallbackMessage, metadata: new Metadata(), reason: 'CRIMUX_ERR_INTERNAL' };
+  const proxyError = (reason: string, code: Code, details: string): StatusObject & { reason: string } => {
+    const metadata = new Metadata();
+    metadata.set(ERROR_TRAILER, reason);
+    return { code, details, metadata, reason };
+  };
+  if (err instanceof ProxyError) return proxyError(err.reason, err.code, err.message);
+  if (err instanceof MalformedMessageError) return proxyError('CRIMUX_ERR_MALFORMED_REQUEST', Code.INVALID_ARGUMENT, `malformed request: ${err.message}`);
+  return proxyError('CRIMUX_ERR_INTERNAL', Code.INTERNAL, fallbackMessage);
 }
 
 export function codeName(code: number): string {

@@ -1,5 +1,6 @@
 // A backend that is down must never make its pods look deleted, and must not take
 // healthy backends down with it (DESIGN.md "Failure is part of the contract").
+import type { Metadata } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcStatus, isCriError } from '../../support/cri-client.js';
 import { startMux, type Mux } from '../../support/mux-harness.js';
@@ -43,6 +44,9 @@ describe('a backend goes down', () => {
     await m.fakes['b']!.stop();
     const err = await m.client.call('RuntimeService', 'StopPodSandbox', { pod_sandbox_id: onB }).catch((e: unknown) => e);
     expect(isCriError(err, GrpcStatus.UNAVAILABLE)).toBe(true);
+    expect((err as Error).message).toMatch(/backend b is unreachable \(.*\); retry when it is back/);
+    expect((err as { metadata: Metadata }).metadata.get('cri-mux-error')).toEqual(['CRIMUX_ERR_BACKEND_UNAVAILABLE']);
+    expect((err as { metadata: Metadata }).metadata.get('cri-mux-backend')).toEqual(['b']);
     // An id the index does not know: b cannot answer, so it might be b's.
     await m.restartProxy();
     const unknown = await m.client.call('RuntimeService', 'PodSandboxStatus', { pod_sandbox_id: onB }).catch((e: unknown) => e);

@@ -118,6 +118,7 @@ describe('pods', () => {
   it('refuses annotations that name an unknown or disallowed backend, and pods missing an id', async () => {
     const unknown = await run(podConfig({ annotations: { 'cri-mux.io/backend': 'docker' } })).catch((e: unknown) => e);
     expect(isCriError(unknown, GrpcStatus.INVALID_ARGUMENT)).toBe(true);
+    expect((unknown as { metadata: { get(k: string): unknown[] } }).metadata.get('cri-mux-error')).toEqual(['CRIMUX_ERR_UNKNOWN_BACKEND']);
     const denied = await run(podConfig({ annotations: { 'cri-mux.io/backend': 'vm' } })).catch((e: unknown) => e);
     expect(isCriError(denied, GrpcStatus.PERMISSION_DENIED)).toBe(true);
     const noId = await mux.client.call('RuntimeService', 'StartContainer', {}).catch((e: unknown) => e);
@@ -131,6 +132,8 @@ describe('pods', () => {
     const err = await mux.client.call('RuntimeService', 'PodSandboxStatus', { pod_sandbox_id: pod }).catch((e: unknown) => e);
     expect(isCriError(err, GrpcStatus.FAILED_PRECONDITION)).toBe(true);
     expect((err as { details: string }).details).toBe('sandbox is being torn down');
+    expect((err as { metadata: { get(k: string): unknown[] } }).metadata.get('cri-mux-backend')).toEqual(['a']);
+    expect((err as { metadata: { get(k: string): unknown[] } }).metadata.get('cri-mux-error')).toEqual([]);
   });
 
   it('records containers of a restored pod under the backend that restored it', async () => {
