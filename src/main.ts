@@ -2,6 +2,7 @@
 // cri-mux: serve | check-config | explain. The environment and argv are read here only.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './observability/logger.js';
@@ -47,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function load(file: string | undefined): Config {
-  if (!file) throw new ConfigError('(none)', ['--config FILE is required']);
+  if (!file) throw new UsageError('--config FILE is required');
   return loadConfigFile(file);
 }
 
@@ -90,6 +91,7 @@ async function serve(args: string[]): Promise<number> {
   });
   await proxy.close();
   await obs.close();
+  log.info('stopped');
   log.flush();
   return 0;
 }
@@ -108,11 +110,24 @@ function checkConfig(args: string[]): number {
   return 0;
 }
 
+/** A usage mistake on the command line (not in a config file): exit 2 with the message. */
+class UsageError extends Error {}
+
+const POD_KEYS = ['metadata', 'hostname', 'log_directory', 'dns_config', 'port_mappings', 'labels', 'annotations', 'linux', 'windows'];
+
 function explain(args: string[]): number {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, pod: { type: 'string' }, handler: { type: 'string' } } });
   const config = load(values.config);
-  if (!values.pod) throw new ConfigError(config.source, ['explain needs --pod POD.json']);
-  const pod = JSON.parse(readFileSync(values.pod, 'utf8')) as { metadata?: { namespace?: string }; annotations?: Record<string, string>; labels?: Record<string, string> };
+  if (!values.pod) throw new UsageError('explain needs --pod POD (a PodSandboxConfig as crictl reads it, JSON or YAML)');
+  let pod: { metadata?: { namespace?: string }; annotations?: Record<string, string>; labels?: Record<string, string> };
+  try {
+    // YAML is a superset of JSON: crictl accepts both, so does this.
+    pod = (parseYaml(readFileSync(values.pod, 'utf8')) ?? {}) as typeof pod;
+  } catch (err) {
+    throw new UsageError(`--pod ${values.pod}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const unknown = Object.keys(pod).filter((k) => !POD_KEYS.includes(k));
+  if (unknown.length) process.stderr.write(`warning: ${values.pod}: ignoring keys a PodSandboxConfig does not have: ${unknown.join(', ')}\n`);
   const d = decide(config, {
     handler: values.handler ?? '',
     namespace: pod.metadata?.namespace ?? '',
@@ -128,7 +143,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
       process.stderr.write(`cri-mux: ${err.message}\n`);
       process.exitCode = 2;
     } else {

@@ -57,6 +57,9 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
   for (const m of deps.table.unplanned) log.warn({ method: m.path }, 'schema method has no routing row; answering UNIMPLEMENTED');
 
   await pool.probeAll();
+  for (const b of pool.all) {
+    if (b.health === 'down') log.warn({ backend: b.name, endpoint: b.config.endpoint, reason: b.lastError, default: b.config.default }, 'backend is down at start-up; serving anyway, its calls fail until it is back');
+  }
   const up = pool.all.filter((b) => b.health === 'up');
   const driver = await agreedCgroupDriver(deps, up); // throws on disagreement: refuse to serve
   const internal = (): { deadline: number } => ({ deadline: Date.now() + config.failure.internalTimeoutMs });
