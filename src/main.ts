@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // cri-mux: serve | check-config | explain. The environment and argv are read here only.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
@@ -21,6 +21,18 @@ usage:
                                                     say which backend a pod would go to
                                                     (POD.json: a PodSandboxConfig as crictl reads it)
 `;
+
+/** node:util parseArgs, with its complaints (unknown option, missing value) as usage errors. */
+function args<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+}
+
+/** A usage mistake on the command line (not in a config file): exit 2 with the message. */
+class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -52,8 +64,8 @@ function load(file: string | undefined): Config {
   return loadConfigFile(file);
 }
 
-async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'log-level': { type: 'string' } } });
+async function serve(argv: string[]): Promise<number> {
+  const { values } = args({ args: argv, options: { config: { type: 'string' }, 'log-level': { type: 'string' } } });
   let config: Config;
   try {
     config = load(values.config);
@@ -96,8 +108,8 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-function checkConfig(args: string[]): number {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' } } });
+function checkConfig(argv: string[]): number {
+  const { positionals, values } = args({ args: argv, allowPositionals: true, options: { config: { type: 'string' } } });
   const config = load(values.config ?? positionals[0]);
   const lines = [
     `${config.source}: OK`,
@@ -110,13 +122,10 @@ function checkConfig(args: string[]): number {
   return 0;
 }
 
-/** A usage mistake on the command line (not in a config file): exit 2 with the message. */
-class UsageError extends Error {}
-
 const POD_KEYS = ['metadata', 'hostname', 'log_directory', 'dns_config', 'port_mappings', 'labels', 'annotations', 'linux', 'windows'];
 
-function explain(args: string[]): number {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, pod: { type: 'string' }, handler: { type: 'string' } } });
+function explain(argv: string[]): number {
+  const { values } = args({ args: argv, options: { config: { type: 'string' }, pod: { type: 'string' }, handler: { type: 'string' } } });
   const config = load(values.config);
   if (!values.pod) throw new UsageError('explain needs --pod POD (a PodSandboxConfig as crictl reads it, JSON or YAML)');
   let pod: { metadata?: { namespace?: string }; annotations?: Record<string, string>; labels?: Record<string, string> };

@@ -71,6 +71,7 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
     b.on('up', () => {
       log.info({ backend: b.name, version: b.version }, 'backend is up');
       opts.onBackendState?.(b);
+      deps.lastAnswers.backendUp(b.name);
       void runtimeConfig.replay(b, config.failure.internalTimeoutMs);
       ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'ownership index rebuild failed'));
     });

@@ -77,7 +77,10 @@ export class Backend extends EventEmitter<BackendEvents> {
           opts.signal?.removeEventListener('abort', onAbort);
           const seconds = (performance.now() - started) / 1000;
           if (err) {
-            const e = BackendError.from(this.name, err);
+            let e = BackendError.from(this.name, err);
+            // CANCELLED that the client did not ask for is the backend (or its connection)
+            // going away mid-call: to the caller that is the runtime being unavailable.
+            if (e.code === Code.CANCELLED && !opts.signal?.aborted) e = new BackendError(this.name, Code.UNAVAILABLE, e.details, e.metadata);
             this.emit('call', { path, code: e.code, seconds });
             this.observe(e);
             reject(e);

@@ -71,7 +71,7 @@ export function liveState(deps: ProxyDeps): LiveState {
         name: b.name,
         up: b.health === 'up',
         lastProbeOkMs: deps.pool.lastProbeOk.get(b.name),
-        servingStale: b.health !== 'up' && deps.lastAnswers.servingStale.has(b.name),
+        servingStale: deps.lastAnswers.staleSince(b.name) !== undefined,
       })),
     ownership: () => deps.ownership.sizes(),
     ownershipMisses: () => deps.ownership.misses,

@@ -62,7 +62,6 @@ async function askOne(deps: ProxyDeps, ctx: CallContext, method: MethodInfo, req
   try {
     const bytes = await backend.unary(method.path, request, clientBound ? opts : { ...opts, deadline: ownDeadline });
     deps.lastAnswers.put(backend.name, method.name, request, bytes);
-    deps.lastAnswers.servingStale.delete(backend.name);
     return bytes;
   } catch (err) {
     const e = BackendError.from(backend.name, err);
@@ -75,10 +74,9 @@ async function askOne(deps: ProxyDeps, ctx: CallContext, method: MethodInfo, req
 
 /** What a fan-out uses for a backend that cannot be reached right now. */
 export function standIn(deps: ProxyDeps, ctx: CallContext, method: MethodInfo, request: Buffer, backend: Backend, e: BackendError): Buffer | 'skipped' {
-  const last = deps.lastAnswers.get(backend.name, method.name, request);
+  const last = deps.lastAnswers.standIn(backend.name, method.name, request);
   if (last) {
     ctx.route.stale.push(backend.name);
-    if (!deps.lastAnswers.servingStale.has(backend.name)) deps.lastAnswers.servingStale.set(backend.name, Date.now() - last.ageMs);
     return last.bytes;
   }
   if (backend.config.optional) {

@@ -118,7 +118,7 @@ export const status: UnaryStrategy = async (deps, ctx, request) => {
 /** Every backend's state, as Status info and `cri-mux` logs show it. */
 export function backendStates(deps: ProxyDeps): Obj[] {
   return deps.pool.all.map((b) => {
-    const staleSince = deps.lastAnswers.servingStale.get(b.name);
+    const staleSince = deps.lastAnswers.staleSince(b.name);
     return {
       name: b.name,
       endpoint: b.config.endpoint,

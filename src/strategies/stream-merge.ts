@@ -51,7 +51,6 @@ function streamOne(deps: ProxyDeps, ctx: CallContext, backend: Backend, request:
     call.on('status', (status: StatusObject) => {
       if (status.code === Code.OK) {
         deps.lastAnswers.put(backend.name, fallback!.name, request, Buffer.concat(received));
-        deps.lastAnswers.servingStale.delete(backend.name);
         return resolve('sent');
       }
       const e = BackendError.from(backend.name, status);
@@ -74,7 +73,6 @@ async function viaUnaryList(deps: ProxyDeps, ctx: CallContext, backend: Backend,
     return fromMemory(deps, ctx, backend, request, relay, e);
   }
   deps.lastAnswers.put(backend.name, fallback.name, request, bytes);
-  deps.lastAnswers.servingStale.delete(backend.name);
   await relay(bytes);
   return 'sent';
 }

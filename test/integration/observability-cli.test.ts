@@ -132,7 +132,7 @@ describe.skipIf(!built)('cri-mux serve: observability of the real process', () =
     }
     proc!.child.kill('SIGTERM');
     await proc!.exited;
-    expect(proc!.lines().map((l) => l['msg'])).toEqual(['cri-mux is serving', 'observability', 'shutting down']);
+    expect(proc!.lines().map((l) => l['msg'])).toEqual(['cri-mux is serving', 'observability', 'shutting down', 'stopped']);
     const serving = proc!.lines()[0]!;
     expect(serving['backends']).toEqual([
       expect.objectContaining({ name: 'containerd', health: 'up', version: 'containerd 1.0.0-fake', role: 'default' }),
