@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     const exec = await mux.call<{ stdout: Buffer }>('RuntimeService', 'ExecSync', { container_id: cid, cmd: ['uname', '-n'], timeout: 10 });
     step(`ExecSync uname -n → ${exec.stdout.toString().trim()}`);
     await new Promise((r) => setTimeout(r, 500));
-    step(`log ${join(logDir, 'hello.log')}: ${readFileSync(join(logDir, 'hello.log'), 'utf8').trim().split('\n')[0]}`);
+    // The log file outlives a run when the state dir is reused: show this run's line.
+    const lines = readFileSync(join(logDir, 'hello.log'), 'utf8').trim().split('\n');
+    step(`log ${join(logDir, 'hello.log')}: ${lines[lines.length - 1]}`);
     await mux.call('RuntimeService', 'StopContainer', { container_id: cid, timeout: 1 });
     await mux.call('RuntimeService', 'RemoveContainer', { container_id: cid });
     await mux.call('RuntimeService', 'StopPodSandbox', { pod_sandbox_id: podId });

@@ -6,11 +6,16 @@
 #   4. walks a crictl-style sample pod through it on each backend, saying what happened;
 #   5. keeps serving until Ctrl-C when run in a terminal (DEMO_KEEP=1 forces, 0 skips),
 #      then tears everything down.
-# Needs root (containerd, CNI, mounts). State: $DEMO_STATE (default /var/tmp/cri-mux-demo).
+# Needs root (containerd, CNI, mounts). Settings (environment):
+#   DEMO_STATE   state dir of runtimes, config, logs (default /var/tmp/cri-mux-demo)
+#   DEMO_SOCKET  the CRI socket cri-mux serves (default /run/cri-mux/cri-mux.sock)
+#   DEMO_METRICS metrics address (default 127.0.0.1:9464)
+#   DEMO_KEEP    1: keep serving after the walk until Ctrl-C; 0: tear down at once
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${DEMO_STATE:-/var/tmp/cri-mux-demo}
 SOCKET=${DEMO_SOCKET:-/run/cri-mux/cri-mux.sock}
+METRICS=${DEMO_METRICS:-127.0.0.1:9464}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 [[ $(id -u) == 0 ]] || { echo "demo: run as root (containerd needs it): sudo npm run demo" >&2; exit 1; }
@@ -48,10 +53,10 @@ routing:
       match: { namespace: "sandboxed-*" }
       backend: containerd-b
 metrics:
-  address: 127.0.0.1:9464
+  address: ${process.argv[3]}
 audit:
   path: ${env.stateDir}/audit.log
-`);' "$STATE/env.json" "$SOCKET" >"$CONFIG"
+`);' "$STATE/env.json" "$SOCKET" "$METRICS" >"$CONFIG"
 say "cri-mux config ($CONFIG)"
 cat "$CONFIG"
 
@@ -67,6 +72,6 @@ node dist/scripts/demo-walkthrough.js "$SOCKET" "$STATE/env.json"
 keep=${DEMO_KEEP:-}
 [[ -z "$keep" && -t 0 ]] && keep=1
 if [[ "$keep" == 1 ]]; then
-  say "cri-mux is serving on $SOCKET (metrics: http://127.0.0.1:9464/metrics, audit: $STATE/audit.log). Ctrl-C stops it and tears down."
+  say "cri-mux is serving on $SOCKET (metrics: http://$METRICS/metrics, audit: $STATE/audit.log). Ctrl-C stops it and tears down."
   wait "$PROXY_PID" || true
 fi
