@@ -12,7 +12,7 @@ import type { CallContext } from '../server/call-context.js';
 import type { Outcome } from '../server/observer.js';
 import { grpcCodeName } from './metrics.js';
 import { callerOf, type Caller } from './peer.js';
-import { scrub } from './redact.js';
+import { scrub, type Secret } from './redact.js';
 
 /** Error messages are a backend's free text: bound what one event carries. */
 const MAX_MESSAGE_CHARS = 2048;
@@ -74,7 +74,7 @@ export interface PendingAudit {
   details: RequestDetails;
   /** The redacted request (Request level only). */
   request?: Obj;
-  secrets: readonly string[];
+  secrets: readonly Secret[];
   undecodable?: string;
 }
 

@@ -42,7 +42,8 @@ export class AuditLog {
   private readonly metrics: ProxyMetrics | undefined;
   written = 0;
   dropped = 0;
-  private droppedUnreported = 0;
+  /** Events lost since the log last worked. */
+  private droppedInOutage = 0;
   private lastReport = 0;
   private broken = false;
 
@@ -94,12 +95,12 @@ export class AuditLog {
       this.metrics?.auditWritten.inc();
       if (this.broken) {
         this.broken = false;
-        this.log.warn({ path: this.path, dropped: this.droppedUnreported }, 'audit log is writable again');
-        this.droppedUnreported = 0;
+        this.log.warn({ path: this.path, dropped: this.droppedInOutage }, 'audit log is writable again');
+        this.droppedInOutage = 0;
       }
     } else {
       this.dropped++;
-      this.droppedUnreported++;
+      this.droppedInOutage++;
       this.metrics?.auditDropped.inc();
       this.fail('audit event dropped');
     }
@@ -107,13 +108,13 @@ export class AuditLog {
     return ok;
   }
 
+  /** Say so at once, then at most every REPORT_EVERY_MS while it lasts (with the count so far). */
   private fail(what: string): void {
     const now = Date.now();
     if (this.broken && now - this.lastReport < REPORT_EVERY_MS) return;
     this.broken = true;
     this.lastReport = now;
-    this.log.error({ path: this.path, error: this.file.lastError, dropped: this.droppedUnreported }, `${what}: the audit log cannot be written`);
-    this.droppedUnreported = 0;
+    this.log.error({ path: this.path, error: this.file.lastError, dropped: this.droppedInOutage }, `${what}: the audit log cannot be written`);
   }
 
   private gauge(): void {

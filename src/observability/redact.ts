@@ -20,10 +20,16 @@ export interface RedactOptions {
   readonly sensitiveKeys: readonly string[];
 }
 
+/** A value taken out; bytes stay base64 until someone needs their text (scrub, rarely). */
+export interface Secret {
+  readonly text: string;
+  readonly base64: boolean;
+}
+
 export interface Redacted {
   readonly value: Record<string, unknown>;
-  /** The values that were replaced, as text. */
-  readonly secrets: readonly string[];
+  /** The values that were replaced. */
+  readonly secrets: readonly Secret[];
 }
 
 type Obj = Record<string, unknown>;
@@ -34,12 +40,12 @@ function isObj(v: unknown): v is Obj {
 
 /** Redact a message decoded with CriSchema.decode (keepCase, bytes as base64 strings). */
 export function redactMessage(type: protobuf.Type, message: Obj, opts: RedactOptions): Redacted {
-  const secrets: string[] = [];
+  const secrets: Secret[] = [];
   const value = walk(type, message, opts, secrets);
   return { value, secrets };
 }
 
-function walk(type: protobuf.Type, message: Obj, opts: RedactOptions, secrets: string[]): Obj {
+function walk(type: protobuf.Type, message: Obj, opts: RedactOptions, secrets: Secret[]): Obj {
   const out: Obj = {};
   for (const [name, v] of Object.entries(message)) {
     const field = type.fields[name];
@@ -66,7 +72,7 @@ function mustRedact(type: protobuf.Type, field: protobuf.Field): boolean {
   return field.options?.['debug_redact'] === true || field.type === 'bytes' || (type.name === 'KeyValue' && field.name === 'value');
 }
 
-function redactMap(v: unknown, valueType: protobuf.Type | undefined, opts: RedactOptions, secrets: string[]): unknown {
+function redactMap(v: unknown, valueType: protobuf.Type | undefined, opts: RedactOptions, secrets: Secret[]): unknown {
   if (!isObj(v)) return v;
   const out: Obj = {};
   for (const [key, item] of Object.entries(v)) {
@@ -80,11 +86,10 @@ function redactMap(v: unknown, valueType: protobuf.Type | undefined, opts: Redac
   return out;
 }
 
-/** Every leaf string under a value (bytes arrive base64-encoded: keep their text form). */
-function collect(v: unknown, base64: boolean, secrets: string[]): void {
+/** Every leaf string under a value (bytes arrive base64-encoded). */
+function collect(v: unknown, base64: boolean, secrets: Secret[]): void {
   if (typeof v === 'string') {
-    secrets.push(base64 ? Buffer.from(v, 'base64').toString('utf8') : v);
-    if (base64) secrets.push(v);
+    secrets.push({ text: v, base64 });
   } else if (Array.isArray(v)) {
     for (const item of v) collect(item, base64, secrets);
   } else if (isObj(v)) {
@@ -93,10 +98,12 @@ function collect(v: unknown, base64: boolean, secrets: string[]): void {
 }
 
 /** Replace every occurrence of a secret in free text (e.g. a backend's error message). */
-export function scrub(text: string, secrets: readonly string[]): string {
+export function scrub(text: string, secrets: readonly Secret[]): string {
+  if (text === '' || secrets.length === 0) return text;
   let out = text;
-  for (const s of secrets) {
-    if (s.length >= MIN_SCRUB_LENGTH && out.includes(s)) out = out.split(s).join(REDACTED);
+  for (const secret of secrets) {
+    const forms = secret.base64 ? [Buffer.from(secret.text, 'base64').toString('utf8'), secret.text] : [secret.text];
+    for (const s of forms) if (s.length >= MIN_SCRUB_LENGTH && out.includes(s)) out = out.split(s).join(REDACTED);
   }
   return out;
 }

@@ -25,7 +25,7 @@ describe('redactMessage', () => {
       image: { image: 'nginx' },
       auth: { username: 'u', password: REDACTED, auth: REDACTED, server_address: 'r.example', identity_token: REDACTED, registry_token: REDACTED },
     });
-    expect(secrets).toEqual(expect.arrayContaining(['p4ss', 'dXNlcjpwYXNz', 'idtok', 'regtok']));
+    expect(secrets.map((x) => x.text)).toEqual(expect.arrayContaining(['p4ss', 'dXNlcjpwYXNz', 'idtok', 'regtok']));
   });
 
   it('redacts a field newly marked debug_redact without a code change (scalar and whole message)', () => {
@@ -43,7 +43,7 @@ describe('redactMessage', () => {
     const msg = { visible: 'v', now_secret: 'shh', whole: { a: 'x1', b: 'x2' }, many: [{ a: 'k' }] };
     const { value, secrets } = redactMessage(type, msg, opts);
     expect(value).toEqual({ visible: 'v', now_secret: REDACTED, whole: REDACTED, many: [{ a: 'k' }] });
-    expect(secrets).toEqual(['shh', 'x1', 'x2']);
+    expect(secrets.map((x) => x.text)).toEqual(['shh', 'x1', 'x2']);
   });
 
   it('redacts env values (KeyValue.value, bytes) but keeps env names', () => {
@@ -53,7 +53,8 @@ describe('redactMessage', () => {
     });
     const { value, secrets } = redactMessage(schema.type('CreateContainerRequest'), schema.decode('CreateContainerRequest', bytes), opts);
     expect(value).toEqual({ pod_sandbox_id: 'p', config: { metadata: { name: 'c' }, envs: [{ key: 'PASSWORD', value: REDACTED }] } });
-    expect(secrets).toContain('hunter22');
+    expect(secrets).toContainEqual({ text: Buffer.from('hunter22').toString('base64'), base64: true });
+    expect(scrub('env was hunter22', secrets)).toBe('env was [redacted]');
   });
 
   it('redacts KeyValue.value even if the schema made it a string again', () => {
@@ -87,6 +88,7 @@ describe('redactMessage', () => {
 
 describe('scrub', () => {
   it('replaces every occurrence of a secret in free text, ignoring very short ones', () => {
-    expect(scrub('denied for hunter22 (hunter22) x', ['hunter22', 'x'])).toBe('denied for [redacted] ([redacted]) x');
+    const secrets = [{ text: 'hunter22', base64: false }, { text: 'x', base64: false }];
+    expect(scrub('denied for hunter22 (hunter22) x', secrets)).toBe('denied for [redacted] ([redacted]) x');
   });
 });
