@@ -2,8 +2,8 @@
 // came in; the response comes back as the backend's bytes.
 import { MalformedMessageError, peekString } from '../cri/wire.js';
 import { ProxyError } from '../errors/catalogue.js';
-import { BackendError } from '../errors/status.js';
 import type { UnaryStrategy } from './deps.js';
+import { forward } from './forward.js';
 
 export const byId: UnaryStrategy = async (deps, ctx, request) => {
   const plan = ctx.plan;
@@ -25,13 +25,7 @@ export const byId: UnaryStrategy = async (deps, ctx, request) => {
   // The index keeps full ids: forget and link containers by it, not by a prefix a user typed.
   const fullId = found.id;
   ctx.route.reason = 'owner';
-  ctx.sentTo(backend.name);
-  let response: Buffer;
-  try {
-    response = await backend.unary(plan.info.path, request, ctx.optionsFor(backend));
-  } catch (err) {
-    throw BackendError.from(backend.name, err);
-  }
+  const response = await forward(ctx, backend, request);
   if (forgets) deps.ownership.forget(kind, fullId);
   if (plan.createsContainer) {
     // The container exists now: relay an answer the proxy cannot read rather than fail

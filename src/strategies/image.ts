@@ -9,6 +9,7 @@ import { decide, type Decision } from '../routing/decide.js';
 import { BackendError } from '../errors/status.js';
 import type { CallContext } from '../server/call-context.js';
 import type { ProxyDeps, UnaryStrategy } from './deps.js';
+import { forward } from './forward.js';
 import { imageSpec, podWorkload } from './workload.js';
 
 export const image: UnaryStrategy = async (deps, ctx, request) => {
@@ -26,7 +27,7 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
   // No hint at all (no rule, annotation or pod config picked a backend): look where it is.
   const hinted = decision.reason !== 'default' || hasPod || spec.handler !== '';
   if (plan.row.mode === 'place' || hinted) {
-    return one(deps, ctx, deps.pool.get(decision.backend), rewriteHandler(deps, plan.image!, request, spec.handler, decision), plan.row.noDeadline === true);
+    return forward(ctx, deps.pool.get(decision.backend), rewriteHandler(deps, plan.image!, request, spec.handler, decision), plan.row.noDeadline === true);
   }
   ctx.route.reason = 'lookup';
   return plan.row.mode === 'find' ? find(deps, ctx, request) : everywhere(deps, ctx, request);
@@ -37,15 +38,6 @@ function rewriteHandler(deps: ProxyDeps, imagePath: readonly number[], request: 
   if (handler === '' || d.handler === handler) return request;
   const inSpec = deps.schema.fieldPath(deps.schema.type('ImageSpec'), 'runtime_handler');
   return withString(request, [...imagePath, ...inSpec], d.handler);
-}
-
-async function one(_deps: ProxyDeps, ctx: CallContext, backend: Backend, request: Buffer, unbounded: boolean): Promise<Buffer> {
-  ctx.sentTo(backend.name);
-  try {
-    return await backend.unary(ctx.plan.info.path, request, ctx.optionsFor(backend, unbounded));
-  } catch (err) {
-    throw BackendError.from(backend.name, err);
-  }
 }
 
 type Outcome = { backend: Backend; bytes: Buffer } | { backend: Backend; error: BackendError };

@@ -2,8 +2,8 @@
 // returns join the ownership index before the client hears of them.
 import { MalformedMessageError, peekRepeatedStrings, peekString, withString } from '../cri/wire.js';
 import { decide } from '../routing/decide.js';
-import { BackendError } from '../errors/status.js';
 import type { UnaryStrategy } from './deps.js';
+import { forward } from './forward.js';
 import { podWorkload } from './workload.js';
 
 export const newPod: UnaryStrategy = async (deps, ctx, request) => {
@@ -15,13 +15,7 @@ export const newPod: UnaryStrategy = async (deps, ctx, request) => {
   // A rule may map the node-wide handler name to the backend's own (kata → "").
   const forwarded = decision.handler === handler ? request : withString(request, plan.handler!, decision.handler);
   const backend = deps.pool.get(decision.backend);
-  ctx.sentTo(backend.name);
-  let response: Buffer;
-  try {
-    response = await backend.unary(plan.info.path, forwarded, ctx.optionsFor(backend));
-  } catch (err) {
-    throw BackendError.from(backend.name, err);
-  }
+  const response = await forward(ctx, backend, forwarded);
   // The pod exists now: an answer the proxy cannot read must still reach the client
   // (failing here would make kubelet create the pod again); its ids resolve on demand.
   try {
