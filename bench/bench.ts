@@ -1,7 +1,8 @@
-// npm run bench: cri-mux against a direct call to the same backend, in the same run.
-// The backend (a fake CRI runtime) and the proxy each run in their own process; this
-// process is the client. Direct and proxied rounds alternate so drift hits both alike.
-// Reported: calls/s and latency percentiles each way, and the ratios (proxy / direct).
+// npm run bench: cri-mux against a direct call to the same backend, in the same run, and
+// against a bare grpc-js pass-through (bench/bare-proxy.ts: the cost of any extra hop).
+// The backend (a fake CRI runtime) and each proxy run in their own process; this process
+// is the client. Rounds alternate between the paths so drift hits all alike.
+// Reported: calls/s and latency percentiles each way, and throughput ratios to direct.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,12 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 4);
 const CALLS = Number(process.env['BENCH_CALLS'] ?? 1500);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 8);
 const PODS = Number(process.env['BENCH_PODS'] ?? 200);
+
+interface Stat {
+  rate: number;
+  p50: number;
+  p99: number;
+}
 
 interface Scenario {
   name: string;
@@ -70,6 +77,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cri-mux-bench-'));
   const backendSocket = path.join(dir, 'backend.sock');
   const proxySocket = path.join(dir, 'mux.sock');
+  const bareSocket = path.join(dir, 'bare.sock');
   const backend = startChild([path.join(here, 'backend.js'), backendSocket, String(PODS)]);
   const ids = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: backend.stdout! }).once('line', resolve))) as { pod: string; container: string };
   const config = path.join(dir, 'cri-mux.yaml');
@@ -77,7 +85,8 @@ async function main(): Promise<void> {
   // BENCH_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the proxy alone.
   const nodeArgs = (process.env['BENCH_PROXY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const proxy = startChild([...nodeArgs, path.join(here, '..', 'src', 'main.js'), 'serve', '--config', config]);
-  for (let i = 0; i < 100 && !existsSync(proxySocket); i++) await new Promise((r) => setTimeout(r, 100));
+  const bare = startChild([path.join(here, 'bare-proxy.js'), bareSocket, backendSocket]);
+  for (let i = 0; i < 100 && !(existsSync(proxySocket) && existsSync(bareSocket)); i++) await new Promise((r) => setTimeout(r, 100));
 
   const scenarios: Scenario[] = [
     { name: 'PodSandboxStatus (by sandbox id)', method: 'PodSandboxStatus', service: 'RuntimeService', request: schema.encode('PodSandboxStatusRequest', { pod_sandbox_id: ids.pod }) },
@@ -89,29 +98,33 @@ async function main(): Promise<void> {
   ];
   const direct = client(backendSocket);
   const viaProxy = client(proxySocket);
+  const viaBare = client(bareSocket);
   process.stdout.write(`cri-mux bench: ${ROUNDS} rounds × ${CALLS} calls, ${CONCURRENCY} in flight, node ${process.version}\n\n`);
-  process.stdout.write('| call | direct calls/s | proxy calls/s | throughput ratio | direct p50 ms | proxy p50 ms | direct p99 ms | proxy p99 ms | p50 ratio |\n|---|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    '| call | direct calls/s | cri-mux calls/s | bare hop calls/s | cri-mux / direct | bare hop / direct | direct p50 ms | cri-mux p50 ms | bare hop p50 ms | direct p99 ms | cri-mux p99 ms |\n' +
+      '|---|---|---|---|---|---|---|---|---|---|---|\n',
+  );
   for (const s of scenarios) {
-    await run(direct, { ...s });
-    await run(viaProxy, { ...s }); // warm both paths
-    const d = { latencies: [] as number[], seconds: 0 };
-    const p = { latencies: [] as number[], seconds: 0 };
+    const targets = [direct, viaProxy, viaBare] as const;
+    for (const t of targets) await run(t, s); // warm every path
+    const results = targets.map(() => ({ latencies: [] as number[], seconds: 0 }));
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [target, into] of [[direct, d], [viaProxy, p]] as const) {
-        const res = await run(target, s);
-        into.latencies.push(...res.latencies);
-        into.seconds += res.seconds;
+      for (const [i, t] of targets.entries()) {
+        const res = await run(t, s);
+        results[i]!.latencies.push(...res.latencies);
+        results[i]!.seconds += res.seconds;
       }
     }
-    const dRate = d.latencies.length / d.seconds;
-    const pRate = p.latencies.length / p.seconds;
+    const [d, p, b] = results.map((x) => ({ rate: x.latencies.length / x.seconds, p50: pct(x.latencies, 50), p99: pct(x.latencies, 99) })) as [Stat, Stat, Stat];
     const f = (x: number): string => x.toFixed(x < 10 ? 2 : 0);
     process.stdout.write(
-      `| ${s.name} | ${f(dRate)} | ${f(pRate)} | ${(pRate / dRate).toFixed(2)} | ${f(pct(d.latencies, 50))} | ${f(pct(p.latencies, 50))} | ${f(pct(d.latencies, 99))} | ${f(pct(p.latencies, 99))} | ${(pct(p.latencies, 50) / pct(d.latencies, 50)).toFixed(2)} |\n`,
+      `| ${s.name} | ${f(d.rate)} | ${f(p.rate)} | ${f(b.rate)} | ${(p.rate / d.rate).toFixed(2)} | ${(b.rate / d.rate).toFixed(2)} | ${f(d.p50)} | ${f(p.p50)} | ${f(b.p50)} | ${f(d.p99)} | ${f(p.p99)} |\n`,
     );
   }
   direct.close();
   viaProxy.close();
+  viaBare.close();
+  bare.kill('SIGTERM');
   proxy.kill('SIGTERM');
   backend.kill('SIGTERM');
   await new Promise((r) => proxy.once('exit', r));
