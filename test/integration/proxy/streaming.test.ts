@@ -1,7 +1,7 @@
 // Stream* lists and GetContainerEvents: merged from every backend, honest about breaks.
-import type { ClientReadableStream } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcStatus, isCriError } from '../../support/cri-client.js';
+import { collectEvents } from '../../support/events.js';
 import { startMux, type Mux } from '../../support/mux-harness.js';
 
 let mux: Mux | undefined;
@@ -59,21 +59,12 @@ describe('Stream* lists', () => {
 });
 
 describe('GetContainerEvents', () => {
-  function collect(stream: ClientReadableStream<{ container_id: string }>): { events: string[]; ended: Promise<unknown> } {
-    const events: string[] = [];
-    const ended = new Promise((resolve) => {
-      stream.on('data', (e: { container_id: string }) => events.push(e.container_id));
-      stream.on('error', resolve);
-      stream.on('end', () => resolve('end'));
-    });
-    return { events, ended };
-  }
 
   it('merges events of every backend into every subscriber, sharing one upstream per backend', async () => {
     mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }], yaml: 'routing: { annotationBackends: [a, b] }' });
     const ids = await pods(mux, 1);
-    const s1 = collect(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
-    const s2 = collect(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
+    const s1 = collectEvents(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
+    const s2 = collectEvents(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
     await mux.fakes['a']!.waitForEventSubscribers(1);
     await mux.fakes['b']!.waitForEventSubscribers(1);
     const containers: string[] = [];
@@ -89,7 +80,7 @@ describe('GetContainerEvents', () => {
 
   it('ends every subscriber stream with an error when one backend stream breaks', async () => {
     mux = await startMux({ backends: [{ name: 'a' }, { name: 'b' }], yaml: 'routing: { annotationBackends: [a, b] }' });
-    const s = collect(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
+    const s = collectEvents(mux.client.openStream('RuntimeService', 'GetContainerEvents', {}));
     await mux.fakes['b']!.waitForEventSubscribers(1);
     mux.fakes['b']!.endEvents({ code: GrpcStatus.INTERNAL, details: 'shim died' });
     const err = await s.ended;

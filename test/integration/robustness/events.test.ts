@@ -1,8 +1,8 @@
 // GetContainerEvents must never stay open while silently missing a backend's events
 // (README "When a backend fails"; CRI-NOTES pitfall 19).
-import type { ClientReadableStream } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcStatus, isCriError } from '../../support/cri-client.js';
+import { collectEvents } from '../../support/events.js';
 import { startMux, type Mux } from '../../support/mux-harness.js';
 
 let mux: Mux | undefined;
@@ -11,22 +11,13 @@ afterEach(async () => {
   mux = undefined;
 });
 
-function collect(stream: ClientReadableStream<{ container_id: string }>): { events: string[]; ended: Promise<unknown> } {
-  const events: string[] = [];
-  const ended = new Promise((resolve) => {
-    stream.on('data', (e: { container_id: string }) => events.push(e.container_id));
-    stream.on('error', resolve);
-    stream.on('end', () => resolve('end'));
-  });
-  return { events, ended };
-}
 
 describe('an optional backend that was down when the event stream opened', () => {
   it('ends the stream with UNAVAILABLE once it is back, and the next stream carries its events', async () => {
     mux = await startMux({ backends: [{ name: 'a' }, { name: 'vm', optional: true }], yaml: 'routing:\n  annotationBackends: [a, vm]\nfailure:\n  probeInterval: 100ms\n' });
     const m = mux;
     await m.fakes['vm']!.stop();
-    const first = collect(m.client.openStream('RuntimeService', 'GetContainerEvents', {}));
+    const first = collectEvents(m.client.openStream('RuntimeService', 'GetContainerEvents', {}));
     await m.fakes['a']!.waitForEventSubscribers(1);
     await expect.poll(() => m.logLines.some((l) => l.includes('optional backend is down; container events proceed without it'))).toBe(true);
 
@@ -37,7 +28,7 @@ describe('an optional backend that was down when the event stream opened', () =>
     expect(isCriError(err, GrpcStatus.UNAVAILABLE)).toBe(true);
     expect((err as Error).message).toMatch(/backend vm is back/);
 
-    const second = collect(m.client.openStream('RuntimeService', 'GetContainerEvents', {}));
+    const second = collectEvents(m.client.openStream('RuntimeService', 'GetContainerEvents', {}));
     await m.fakes['vm']!.waitForEventSubscribers(1);
     const pod = await m.client.call<{ pod_sandbox_id: string }>('RuntimeService', 'RunPodSandbox', {
       config: { metadata: { name: 'p', namespace: 'ns', uid: 'u' }, annotations: { 'cri-mux.io/backend': 'vm' } },

@@ -1,6 +1,7 @@
 // Durations that would make the proxy spin or fail every call must be refused at load time.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/config/load.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { configProblems } from '../../support/config-problems.js';
 
 const base = `
 backends:
@@ -9,28 +10,19 @@ backends:
     default: true
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
 
 describe('config durations', () => {
   it.each(['probeInterval', 'probeTimeout', 'internalTimeout', 'listTimeout'])('refuses failure.%s: 0 (a busy probe loop, or every call failing at once)', (key) => {
-    expect(problems(`${base}failure:\n  ${key}: 0s\n`)).toEqual([expect.stringMatching(new RegExp(`^test\\.yaml:\\d+: failure\\.${key}: must be more than 0`))]);
+    expect(configProblems(`${base}failure:\n  ${key}: 0s\n`)).toEqual([expect.stringMatching(new RegExp(`^test\\.yaml:\\d+: failure\\.${key}: must be more than 0`))]);
   });
 
   it('refuses a backend timeout of 0', () => {
-    expect(problems(base.replace('default: true', 'default: true\n    timeout: 0'))).toEqual([expect.stringMatching(/backends\.0\.timeout: must be more than 0/)]);
+    expect(configProblems(base.replace('default: true', 'default: true\n    timeout: 0'))).toEqual([expect.stringMatching(/backends\.0\.timeout: must be more than 0/)]);
   });
 
   it('refuses a probe interval a Node timer cannot hold (it would fire every 1 ms)', () => {
-    expect(problems(`${base}failure:\n  probeInterval: 600h\n`)).toEqual([expect.stringMatching(/failure\.probeInterval: must be at most 24d/)]);
-    expect(problems(`${base}failure:\n  probeInterval: 500h\n`)).toEqual([]);
+    expect(configProblems(`${base}failure:\n  probeInterval: 600h\n`)).toEqual([expect.stringMatching(/failure\.probeInterval: must be at most 24d/)]);
+    expect(configProblems(`${base}failure:\n  probeInterval: 500h\n`)).toEqual([]);
   });
 
   it('still allows a stale-list window of 0 (no stand-in answers)', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/config/load.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { configProblems } from '../../support/config-problems.js';
 
 const minimal = `
 backends:
@@ -11,15 +12,6 @@ backends:
     endpoint: unix:///run/b.sock
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
 
 describe('config', () => {
   it('fills defaults and puts the default backend first', () => {
@@ -39,7 +31,7 @@ describe('config', () => {
   });
 
   it('reports each problem with its line and what to write instead', () => {
-    const p = problems(`backends:
+    const p = configProblems(`backends:
   - name: a
     endpoint: /run/a.sock
     default: yes please
@@ -65,18 +57,18 @@ listen:
   });
 
   it('rejects unknown keys, YAML syntax errors, and non-loopback metrics without consent', () => {
-    expect(problems(minimal + 'routng: {}\n')).toEqual([expect.stringMatching(/^test\.yaml:\d+: routng: unknown key/)]);
-    expect(problems('backends: [\n')[0]).toMatch(/^test\.yaml:\d+:\d+: YAML syntax/);
-    expect(problems(minimal + 'metrics:\n  address: 0.0.0.0:9464\n')[0]).toMatch(/allowNonLoopback/);
-    expect(problems(minimal + 'metrics:\n  address: 0.0.0.0:9464\n  allowNonLoopback: true\n')).toEqual([]);
-    expect(problems('')[0]).toMatch(/backends: is required/);
+    expect(configProblems(minimal + 'routng: {}\n')).toEqual([expect.stringMatching(/^test\.yaml:\d+: routng: unknown key/)]);
+    expect(configProblems('backends: [\n')[0]).toMatch(/^test\.yaml:\d+:\d+: YAML syntax/);
+    expect(configProblems(minimal + 'metrics:\n  address: 0.0.0.0:9464\n')[0]).toMatch(/allowNonLoopback/);
+    expect(configProblems(minimal + 'metrics:\n  address: 0.0.0.0:9464\n  allowNonLoopback: true\n')).toEqual([]);
+    expect(configProblems('')[0]).toMatch(/backends: is required/);
   });
 
   it('refuses configs that are unsafe on a node', () => {
-    expect(problems(minimal + 'listen:\n  socket: /run/b.sock\n')[0]).toMatch(/listen\.socket: is backend b's own socket/);
-    expect(problems(minimal + 'listen:\n  mode: "0666"\n')[0]).toMatch(/listen\.mode: must not let every local user write/);
-    expect(problems(minimal + `listen:\n  socket: /${'x'.repeat(120)}\n`)[0]).toMatch(/a unix socket path holds at most 107/);
-    expect(problems(minimal.replace('unix:///run/b.sock', 'unix:///run/a.sock'))[0]).toMatch(/backends\.1\.endpoint: same socket as backends\.0/);
+    expect(configProblems(minimal + 'listen:\n  socket: /run/b.sock\n')[0]).toMatch(/listen\.socket: is backend b's own socket/);
+    expect(configProblems(minimal + 'listen:\n  mode: "0666"\n')[0]).toMatch(/listen\.mode: must not let every local user write/);
+    expect(configProblems(minimal + `listen:\n  socket: /${'x'.repeat(120)}\n`)[0]).toMatch(/a unix socket path holds at most 107/);
+    expect(configProblems(minimal.replace('unix:///run/b.sock', 'unix:///run/a.sock'))[0]).toMatch(/backends\.1\.endpoint: same socket as backends\.0/);
   });
 
   it('lets annotations choose only the default backend unless told otherwise', () => {
@@ -85,7 +77,7 @@ listen:
   });
 
   it('refuses an optional default and unknown annotation backends', () => {
-    expect(problems(minimal.replace('default: true', 'default: true\n    optional: true'))[0]).toMatch(/default backend cannot be optional/);
-    expect(problems(minimal + 'routing:\n  annotationBackends: [c]\n')[0]).toMatch(/no backend named "c"/);
+    expect(configProblems(minimal.replace('default: true', 'default: true\n    optional: true'))[0]).toMatch(/default backend cannot be optional/);
+    expect(configProblems(minimal + 'routing:\n  annotationBackends: [c]\n')[0]).toMatch(/no backend named "c"/);
   });
 });
