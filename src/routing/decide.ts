@@ -24,8 +24,18 @@ export interface Decision {
   readonly handler: string;
 }
 
+/**
+ * Rules first: they are the operator's policy (a RuntimeClass handler, a namespace), and a
+ * pod annotation — written by whoever writes the pod — must not escape them (CRI-NOTES
+ * pitfall 11). Where no rule speaks, an annotation may name a backend the operator allows.
+ */
 export function decide(config: Config, w: Workload): Decision {
   const { routing } = config;
+  for (const rule of routing.rules) {
+    if (matches(rule, w)) {
+      return { backend: rule.backend, reason: 'rule', detail: rule.name, handler: rule.handler ?? w.handler };
+    }
+  }
   for (const key of routing.annotationKeys) {
     const named = w.annotations[key];
     if (named === undefined || named === '') continue;
@@ -42,11 +52,6 @@ export function decide(config: Config, w: Workload): Decision {
       );
     }
     return { backend: named, reason: 'annotation', detail: key, handler: w.handler };
-  }
-  for (const rule of routing.rules) {
-    if (matches(rule, w)) {
-      return { backend: rule.backend, reason: 'rule', detail: rule.name, handler: rule.handler ?? w.handler };
-    }
   }
   const fallback = config.backends.find((b) => b.default)!;
   return { backend: fallback.name, reason: 'default', detail: 'default', handler: w.handler };

@@ -39,6 +39,11 @@ describe('decide', () => {
     expect(decide(config, pod({ annotations: { 'kubernetes.io/target-runtime': 'crio' } })).backend).toBe('crio');
   });
 
+  it('never lets an annotation escape an operator rule (RuntimeClass, namespace)', () => {
+    expect(decide(config, pod({ handler: 'kata', annotations: { 'cri-mux.io/backend': 'containerd' } }))).toMatchObject({ backend: 'kata', reason: 'rule', detail: 'vm' });
+    expect(decide(config, pod({ namespace: 'team-x', labels: { tier: 'backend' }, annotations: { 'cri-mux.io/backend': 'containerd' } })).backend).toBe('crio');
+  });
+
   it('refuses annotations naming unknown or disallowed backends, saying what is allowed', () => {
     expect(() => decide(config, pod({ annotations: { 'cri-mux.io/backend': 'docker' } }))).toThrow(/names no configured backend \(configured: containerd, crio, kata\)/);
     try {
