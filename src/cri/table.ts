@@ -34,8 +34,12 @@ export type Row =
       /** On success the response's container id joins the index under the same backend. */
       createsContainer?: string;
     }
-  /** Image calls: `place` chooses like a new pod, `find` asks where the image is, `everywhere` acts on every holder. */
-  | { strategy: 'image'; image: string; podConfig?: string; mode: 'place' | 'find' | 'everywhere'; noDeadline?: true }
+  /**
+   * Image calls go to the backend of the workload the image is for, chosen like a new pod
+   * (pod config, image runtime_handler/annotations). `unhinted`: where a call that names
+   * no workload goes — the default backend (where such pods run), or every store.
+   */
+  | { strategy: 'image'; image: string; podConfig?: string; unhinted: 'default' | 'everywhere'; noDeadline?: true }
   /** Ask every backend, merge the answers. */
   | { strategy: 'fanOut'; merge: Merge; narrow?: Narrow }
   /** Server-streaming list: merge every backend's stream; a backend without it is asked `fallback` instead. */
@@ -117,9 +121,9 @@ export const METHOD_TABLE = {
   StreamImages: { strategy: 'streamMerge', fallback: 'ListImages', merge: images, narrow: imageFilter },
   GetContainerEvents: { strategy: 'events' },
 
-  PullImage: { strategy: 'image', image: 'image', podConfig: 'sandbox_config', mode: 'place', noDeadline: true },
-  ImageStatus: { strategy: 'image', image: 'image', mode: 'find' },
-  RemoveImage: { strategy: 'image', image: 'image', mode: 'everywhere' },
+  PullImage: { strategy: 'image', image: 'image', podConfig: 'sandbox_config', unhinted: 'default', noDeadline: true },
+  ImageStatus: { strategy: 'image', image: 'image', unhinted: 'default' },
+  RemoveImage: { strategy: 'image', image: 'image', unhinted: 'everywhere' },
 } as const satisfies Record<CriMethod, Row>;
 
 /** RPCs that change state on a runtime; the audit policy and docs read this. */

@@ -1,6 +1,10 @@
-// Images live in each backend's own store. PullImage places an image like the pod it is
-// for; ImageStatus asks where it is for that workload; RemoveImage removes it from every
-// store that holds it, unless the call says which workload it is for.
+// Images live in each backend's own store, and an image is "present" only if the store of
+// the backend that will run the pod has it (Kata #8337, containerd #9377: answering from
+// another store makes kubelet skip a pull the pod needs). So PullImage and ImageStatus go
+// to the workload's backend, chosen like a new pod from what the call tells (its pod
+// config, or the image spec's runtime_handler and annotations, which kubelet fills from
+// the pod); a call that tells nothing is about a pod on the default backend. RemoveImage
+// without a hint (kubelet's image GC) removes the image from every store that holds it.
 import { status as Code } from '@grpc/grpc-js';
 import type { Backend } from '../backends/backend.js';
 import { peekMessage } from '../cri/wire.js';
@@ -24,13 +28,12 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
   ctx.route.reason = decision.reason;
   ctx.route.detail = decision.detail;
 
-  // No hint at all (no rule, annotation or pod config picked a backend): look where it is.
   const hinted = decision.reason !== 'default' || hasPod || spec.handler !== '';
-  if (plan.row.mode === 'place' || hinted) {
+  if (hinted || plan.row.unhinted === 'default') {
     return forward(ctx, deps.pool.get(decision.backend), rewriteHandler(deps, plan.image!, request, spec.handler, decision), plan.row.noDeadline === true);
   }
-  ctx.route.reason = 'lookup';
-  return plan.row.mode === 'find' ? find(deps, ctx, request) : everywhere(deps, ctx, request);
+  ctx.route.reason = 'everywhere';
+  return everywhere(deps, ctx, request);
 };
 
 /** A rule's handler rewrite applies to the image's runtime_handler too. */
@@ -53,20 +56,6 @@ function askAll(deps: ProxyDeps, ctx: CallContext, request: Buffer): Promise<Out
       }
     }),
   );
-}
-
-/** ImageStatus without a hint: the default backend's answer, unless only another store has the image. */
-async function find(deps: ProxyDeps, ctx: CallContext, request: Buffer): Promise<Buffer> {
-  const imageField = deps.schema.fieldPath(ctx.plan.info.responseType, 'image');
-  const outcomes = await askAll(deps, ctx, request);
-  const present = outcomes.find((o) => 'bytes' in o && peekMessage(o.bytes, imageField) !== undefined);
-  if (present && 'bytes' in present) {
-    ctx.route.backends = [present.backend.name];
-    return present.bytes;
-  }
-  const first = outcomes[0]!; // the default backend
-  if ('error' in first) throw first.error;
-  return first.bytes;
 }
 
 /** RemoveImage without a hint: every store that holds it; NOT_FOUND counts as removed. */

@@ -32,14 +32,16 @@ describe('images', () => {
     expect(takeMethods(...all()).filter((m) => !m.endsWith('/Version'))).toEqual(['b/PullImage', 'vm/PullImage', 'a/PullImage']);
   });
 
-  it('answers ImageStatus from where the image is when the call has no hint', async () => {
-    const status = (image: string, runtime_handler = '') =>
-      mux.client.call<{ image: { id: string } | null }>('ImageService', 'ImageStatus', { image: { image, runtime_handler } });
-    expect((await status('only-b:1')).image).not.toBeNull();
+  it('answers ImageStatus from the store of the backend the workload runs on, never another', async () => {
+    const status = (image: string, hint: { runtime_handler?: string; annotations?: Record<string, string> } = {}) =>
+      mux.client.call<{ image: { id: string } | null }>('ImageService', 'ImageStatus', { image: { image, ...hint } });
+    // No hint: a pod on the default backend. An image only b holds is not there for it.
     expect((await status('only-a:1')).image).not.toBeNull();
-    expect((await status('nowhere:1')).image).toBeNull();
-    // With a handler the answer is that backend's store only.
-    expect((await status('only-a:1', 'kata')).image).toBeNull();
+    expect((await status('only-b:1')).image).toBeNull();
+    // kubelet passes the pod's annotations (and, with its gate, the handler) in the ImageSpec.
+    expect((await status('only-b:1', { annotations: { 'cri-mux.io/backend': 'b' } })).image).not.toBeNull();
+    expect((await status('only-a:1', { runtime_handler: 'kata' })).image).toBeNull();
+    expect(takeMethods(...all()).filter((m) => m.endsWith('/ImageStatus'))).toEqual(['a/ImageStatus', 'a/ImageStatus', 'b/ImageStatus', 'vm/ImageStatus']);
   });
 
   it('lists an image held by two backends once', async () => {
