@@ -64,7 +64,8 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
         `  - { name: b, endpoint: "${env.instance('b').endpoint}" }`,
         'routing:',
         '  annotationBackends: [a, b]',
-        'metrics: { enabled: false }',
+        'metrics: { address: "127.0.0.1:0" }',
+        `audit: { path: ${join(env.stateDir, 'audit.log')} }`,
         'log: { level: info }',
       ].join('\n'),
     );
@@ -159,6 +160,24 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
       const line = await eventually('a log line', async () => (await readFile(status.status.log_path, 'utf8')).split('\n').find((l) => l.endsWith(`hello-from-${w.name}`)));
       expect(line).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ stdout F hello-from-${w.name}$`));
     }
+  }, SLOW);
+
+  it('audited who asked what, where it went and how it ended; metrics counted the placements', async () => {
+    const events = (await readFile(join(env.stateDir, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { method: string; backends: string[]; route: { reason: string }; pod?: { name?: string }; outcome: { code: string } });
+    const runs = events.filter((e) => e.method === 'RunPodSandbox');
+    expect(runs.map((e) => [e.pod?.name, e.backends[0], e.route.reason, e.outcome.code])).toEqual([
+      ['default-pod', 'a', 'default', 'OK'],
+      ['annotated-pod', 'b', 'annotation', 'OK'],
+    ]);
+    expect(events.some((e) => e.method === 'ExecSync' && e.backends[0] === 'b')).toBe(true);
+    const url = [...proxyLog.matchAll(/"metrics":"(http:\/\/127\.0\.0\.1:\d+)[^"]*"/g)].at(-1)?.[1];
+    expect(url, 'the metrics address in the process log').toBeDefined();
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/crimux_backend_up\{backend="b"\} 1/);
+    expect(metrics).toMatch(/grpc_server_handled_total\{[^}]*grpc_method="ExecSync"[^}]*grpc_code="OK"[^}]*\} 2/);
   }, SLOW);
 
   it('survives SIGKILL: a new proxy still lists both pods and can act on them', async () => {
