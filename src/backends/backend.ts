@@ -82,7 +82,7 @@ export class Backend extends EventEmitter<BackendEvents> {
             // going away mid-call: to the caller that is the runtime being unavailable.
             if (e.code === Code.CANCELLED && !opts.signal?.aborted) e = new BackendError(this.name, Code.UNAVAILABLE, e.details, e.metadata);
             this.emit('call', { path, code: e.code, seconds });
-            this.observe(e);
+            this.observe(e, path, request);
             reject(e);
           } else {
             this.emit('call', { path, code: Code.OK, seconds });
@@ -109,15 +109,21 @@ export class Backend extends EventEmitter<BackendEvents> {
     const onAbort = (): void => call.cancel();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     call.once('close', () => opts.signal?.removeEventListener('abort', onAbort));
-    call.on('error', (err: ServiceError) => this.observe(BackendError.from(this.name, err)));
+    call.on('error', (err: ServiceError) => this.observe(BackendError.from(this.name, err), path, request));
     call.once('data', () => this.markUp());
     call.once('status', (s: { code: Code }) => this.emit('call', { path, code: s.code, seconds: (performance.now() - started) / 1000 }));
     return call;
   }
 
-  /** Feed a call's failure into health: a transport failure means down. */
-  observe(err: BackendError): void {
-    if (err.unreachable) this.markDown(err.details);
+  /**
+   * Feed a call's failure into health: a transport failure means down. The reason is logged,
+   * shown in Status info and /readyz; the message of a call that carried a request may echo
+   * it (a registry password, an env value), so only a request-less call's message is kept.
+   */
+  observe(err: BackendError, path: string, request: Buffer): void {
+    if (!err.unreachable) return;
+    const method = path.slice(path.lastIndexOf('/') + 1);
+    this.markDown(request.length === 0 ? err.details : `${method} answered UNAVAILABLE (its message is not kept: it may echo the request)`);
   }
 
   markUp(): void {

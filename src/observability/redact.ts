@@ -100,10 +100,10 @@ function collect(v: unknown, base64: boolean, secrets: Secret[]): void {
 /** Replace every occurrence of a secret in free text (e.g. a backend's error message). */
 export function scrub(text: string, secrets: readonly Secret[]): string {
   if (text === '' || secrets.length === 0) return text;
+  const forms = secrets.flatMap((s) => (s.base64 ? [Buffer.from(s.text, 'base64').toString('utf8'), s.text] : [s.text]));
+  // Longest first: a secret that is part of another must not cut it and leave the rest behind.
+  forms.sort((a, b) => b.length - a.length);
   let out = text;
-  for (const secret of secrets) {
-    const forms = secret.base64 ? [Buffer.from(secret.text, 'base64').toString('utf8'), secret.text] : [secret.text];
-    for (const s of forms) if (s.length >= MIN_SCRUB_LENGTH && out.includes(s)) out = out.split(s).join(REDACTED);
-  }
+  for (const s of forms) if (s.length >= MIN_SCRUB_LENGTH && out.includes(s)) out = out.split(s).join(REDACTED);
   return out;
 }

@@ -150,7 +150,9 @@ export class CriServer {
 
   private fail(ctx: CallContext, err: unknown): ReturnType<typeof toStatus> {
     const s = toStatus(err);
-    if (s.code === Code.INTERNAL) this.deps.log.error({ err, method: ctx.plan.name, requestId: ctx.requestId }, 'call failed inside cri-mux');
+    // Only the proxy's own failures: a backend's INTERNAL is relayed, and its message may
+    // echo the request (a password, an env value) — the audit log scrubs it, this log cannot.
+    if (s.reason === 'CRIMUX_ERR_INTERNAL') this.deps.log.error({ err, method: ctx.plan.name, requestId: ctx.requestId }, 'call failed inside cri-mux');
     this.end(ctx, s, undefined);
     return s;
   }
