@@ -123,6 +123,9 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
     }
     const listed = await mux.call<{ items: { id: string }[] }>('RuntimeService', 'ListPodSandbox', {});
     expect(listed.items.map((p) => p.id).sort()).toEqual(pods.map((w) => w.podId).sort());
+    // containerd 1.6 lacks the Stream* lists: cri-mux serves them from its unary lists.
+    const streamed = await mux.stream<{ pod_sandboxes: { id: string }[] }>('RuntimeService', 'StreamPodSandboxes', {});
+    expect(streamed.flatMap((m) => m.pod_sandboxes.map((p) => p.id)).sort()).toEqual(pods.map((w) => w.podId).sort());
   }, SLOW);
 
   it('creates and starts a container in each pod, lists them, and runs ExecSync', async () => {
