@@ -7,12 +7,12 @@
 // up later, out of order, and while the disk stays full the buffer grows without bound.
 // Fail-closed auditing and exact written/dropped counts need a per-event answer, which
 // this ~80-line destination gives; pino still formats and (second line) redacts.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export class AuditFile {
   private fd: number | undefined;
-  /** A write failed half-way: the file ends mid-line, so the next event starts a new one. */
+  /** A write failed half-way and could not be taken back: the next event starts a new line. */
   private torn = false;
   /** Whether the last write (or open) worked. */
   ok = false;
@@ -73,13 +73,19 @@ export class AuditFile {
 
   private writeLine(line: string): boolean {
     if (this.fd === undefined && !this.open()) return false;
+    // Deleted under us (rm, a cleanup job, the directory removed): writes would still
+    // succeed, into an inode nobody can read. Continue in a new file at the path instead.
+    if (this.deleted() && !this.reopen()) {
+      this.ok = false;
+      return false;
+    }
     const fd = this.fd!;
     const buf = Buffer.from(this.torn ? `\n${line}` : line, 'utf8');
     let offset = 0;
     try {
       while (offset < buf.length) offset += writeSync(fd, buf, offset, buf.length - offset);
     } catch (err) {
-      if (offset > 0) this.torn = true;
+      if (offset > 0) this.torn = !takeBack(fd, offset);
       this.ok = false;
       this.lastError = describe(err);
       return false;
@@ -90,9 +96,31 @@ export class AuditFile {
     return true;
   }
 
+  private deleted(): boolean {
+    try {
+      return fstatSync(this.fd!).nlink === 0;
+    } catch {
+      return false; // the write itself will say what is wrong
+    }
+  }
+
   close(): void {
     if (this.fd !== undefined) closeQuietly(this.fd);
     this.fd = undefined;
+  }
+}
+
+/**
+ * Cut the `bytes` a failed write left at the end of the file, so no line holds half an
+ * event (only this process appends to it). False when that fails too: the next event then
+ * starts on a new line, and the torn one stays.
+ */
+function takeBack(fd: number, bytes: number): boolean {
+  try {
+    ftruncateSync(fd, Math.max(0, fstatSync(fd).size - bytes));
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -55,6 +55,27 @@ describe('AuditFile', () => {
     expect(readFileSync(path.join(dir, 'd.moved', 'audit.log'), 'utf8')).toBe('kept\n');
   });
 
+  it('continues in a new file when the file, or its whole directory, is deleted under it', () => {
+    const file = path.join(dir, 'd', 'audit.log');
+    const a = new AuditFile(file);
+    a.open();
+    a.write('one\n');
+    rmSync(file);
+    a.write('two\n');
+    expect(a.lastWriteOk).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe('two\n');
+    rmSync(path.join(dir, 'd'), { recursive: true });
+    a.write('three\n');
+    expect(readFileSync(file, 'utf8')).toBe('three\n');
+    // Deleted and cannot be created again: the event is lost, and the caller is told.
+    rmSync(path.join(dir, 'd'), { recursive: true });
+    writeFileSync(path.join(dir, 'd'), '');
+    a.write('four\n');
+    expect(a.lastWriteOk).toBe(false);
+    expect(a.ok).toBe(false);
+    a.close();
+  });
+
   it('reports an unopenable path and a full device, and retries on the next write', () => {
     const blocker = path.join(dir, 'file');
     writeFileSync(blocker, '');
