@@ -23,6 +23,8 @@ export interface MethodPlan {
   readonly handler?: number[];
   readonly createsSandbox?: number[];
   readonly createsContainer?: number[];
+  /** byId: the integer request field whose 0 lifts every deadline (row.foreverWhenZero). */
+  readonly foreverWhenZero?: number;
   readonly createsContainers?: { list: number; id: number[] };
   readonly image?: number[];
   readonly narrow?: CompiledNarrow;
@@ -58,7 +60,12 @@ function compileRow(schema: CriSchema, name: CriMethod, info: MethodInfo, row: R
   const base = { name, info, row };
   switch (row.strategy) {
     case 'byId':
-      return { ...base, id: req(row.id), ...(row.createsContainer ? { createsContainer: res(row.createsContainer) } : {}) };
+      return {
+        ...base,
+        id: req(row.id),
+        ...(row.createsContainer ? { createsContainer: res(row.createsContainer) } : {}),
+        ...(row.foreverWhenZero ? { foreverWhenZero: req(row.foreverWhenZero)[0]! } : {}),
+      };
     case 'newPod': {
       const plan: MethodPlan = { ...base, podConfig: req(row.podConfig), handler: req(row.handler), createsSandbox: res(row.createsSandbox) };
       if (!row.createsContainers) return plan;

@@ -33,6 +33,11 @@ export type Row =
       forgets?: true;
       /** On success the response's container id joins the index under the same backend. */
       createsContainer?: string;
+      /**
+       * A request field (seconds, an integer) whose 0 means "run forever": kubelet then sets
+       * no deadline, and neither does the proxy (no backend `timeout` either).
+       */
+      foreverWhenZero?: string;
     }
   /**
    * Image calls go to the backend of the workload the image is for, chosen like a new pod
@@ -95,7 +100,7 @@ export const METHOD_TABLE = {
   ContainerStatus: container(),
   UpdateContainerResources: container(),
   ReopenContainerLog: container(),
-  ExecSync: container(),
+  ExecSync: container({ foreverWhenZero: 'timeout' }),
   Exec: container(),
   Attach: container(),
   ContainerStats: container(),

@@ -1,6 +1,6 @@
 // Calls about one sandbox or container go to the backend that owns it, as the bytes they
 // came in; the response comes back as the backend's bytes.
-import { MalformedMessageError, peekString } from '../cri/wire.js';
+import { MalformedMessageError, fieldsOf, peekString } from '../cri/wire.js';
 import { ProxyError } from '../errors/catalogue.js';
 import type { UnaryStrategy } from './deps.js';
 import { forward } from './forward.js';
@@ -25,7 +25,7 @@ export const byId: UnaryStrategy = async (deps, ctx, request) => {
   // The index keeps full ids: forget and link containers by it, not by a prefix a user typed.
   const fullId = found.id;
   ctx.route.reason = 'owner';
-  const response = await forward(ctx, backend, request);
+  const response = await forward(ctx, backend, request, plan.foreverWhenZero !== undefined && isZero(request, plan.foreverWhenZero));
   if (forgets) deps.ownership.forget(kind, fullId);
   if (plan.createsContainer) {
     // The container exists now: relay an answer the proxy cannot read rather than fail
@@ -44,3 +44,9 @@ export const byId: UnaryStrategy = async (deps, ctx, request) => {
   }
   return response;
 };
+
+/** Whether integer field `number` is 0 (absent, as proto3 sends a 0). */
+function isZero(request: Buffer, number: number): boolean {
+  const f = fieldsOf(request).findLast((x) => x.number === number && x.wireType === 0);
+  return !f || request.subarray(f.valueStart, f.valueEnd).every((b) => b === 0);
+}
