@@ -4,7 +4,8 @@
 //     upstream schema marks tomorrow is redacted without a code change),
 //   - its field is `bytes` (opaque; KeyValue.value — environment variable values — is one),
 //   - it is KeyValue.value whatever its type (env values, should the schema change again),
-//   - it is a map value whose key matches audit.sensitiveKeys (annotations, labels, options).
+//   - it is a map value whose key matches audit.sensitiveKeys, ignoring case (annotations,
+//     labels, options).
 // The values taken out are returned too, so that a backend echoing one in an error message
 // cannot smuggle it into the audit event (scrub()).
 import protobuf from 'protobufjs';
@@ -76,7 +77,8 @@ function redactMap(v: unknown, valueType: protobuf.Type | undefined, opts: Redac
   if (!isObj(v)) return v;
   const out: Obj = {};
   for (const [key, item] of Object.entries(v)) {
-    if (anyGlob(opts.sensitiveKeys, key)) {
+    // Case-blind: `*token*` must catch apiToken and X_TOKEN too; erring means logging a secret.
+    if (anyGlob(opts.sensitiveKeys.map((p) => p.toLowerCase()), key.toLowerCase())) {
       collect(item, false, secrets);
       out[key] = REDACTED;
     } else {

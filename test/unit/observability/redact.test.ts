@@ -80,6 +80,16 @@ describe('redactMessage', () => {
     });
   });
 
+  it('matches sensitiveKeys whatever the case of the key (apiToken, DB_SECRET)', () => {
+    const bytes = schema.encode('RunPodSandboxRequest', {
+      config: { metadata: { name: 'p' }, annotations: { 'example.com/apiToken': 'a1b2', 'Secret.Example/db': 'c3d4' }, labels: { X_TOKEN: 'e5f6' } },
+    });
+    const { value } = redactMessage(schema.type('RunPodSandboxRequest'), schema.decode('RunPodSandboxRequest', bytes), opts);
+    expect(value).toEqual({
+      config: { metadata: { name: 'p' }, annotations: { 'example.com/apiToken': REDACTED, 'Secret.Example/db': REDACTED }, labels: { X_TOKEN: REDACTED } },
+    });
+  });
+
   it('drops keys the type does not describe (allow-list)', () => {
     const type = typeFrom('syntax = "proto3"; message R { string a = 1; }', 'R');
     expect(redactMessage(type, { a: '1', smuggled: 'x' }, opts).value).toEqual({ a: '1' });
