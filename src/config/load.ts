@@ -408,7 +408,7 @@ class Validator {
       path: auditPath,
       failClosed: this.bool(['audit', 'failClosed'], false),
       levels,
-      sensitiveKeys: this.globs(['audit', 'sensitiveKeys']) ?? [],
+      sensitiveKeys: this.globs(['audit', 'sensitiveKeys']) ?? [...DEFAULTS.sensitiveKeys],
     };
   }
 }

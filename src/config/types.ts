@@ -104,4 +104,6 @@ export const DEFAULTS = {
   logLevel: 'info',
   metricsHost: '127.0.0.1',
   metricsPort: 9464,
+  /** Annotation/label keys whose values are kept out of logs unless the config lists its own. */
+  sensitiveKeys: ['*token*', '*secret*', '*password*', '*passwd*', '*credential*', '*apikey*', '*api-key*', '*private-key*'],
 } as const;

@@ -71,6 +71,11 @@ listen:
     expect(configProblems(minimal.replace('unix:///run/b.sock', 'unix:///run/a.sock'))[0]).toMatch(/backends\.1\.endpoint: same socket as backends\.0/);
   });
 
+  it('keeps likely secrets out of logs by default', () => {
+    expect(parseConfig(minimal).audit.sensitiveKeys).toEqual(expect.arrayContaining(['*token*', '*secret*', '*password*']));
+    expect(parseConfig(minimal + 'audit:\n  sensitiveKeys: [x]\n').audit.sensitiveKeys).toEqual(['x']);
+  });
+
   it('lets annotations choose only the default backend unless told otherwise', () => {
     expect(parseConfig(minimal).routing.annotationBackends).toEqual(['a']);
     expect(parseConfig(minimal + 'routing:\n  annotationBackends: [a, b]\n').routing.annotationBackends).toEqual(['a', 'b']);
