@@ -1,6 +1,7 @@
 // Composition root: builds the proxy's parts from a config and runs the start-up
 // sequence (probe backends → check cgroup drivers → rebuild the ownership index →
 // open the socket), and the shutdown in reverse.
+import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Backend } from './backends/backend.js';
 import { LastAnswers } from './backends/last-answers.js';
@@ -16,7 +17,6 @@ import { RuntimeConfigMemory } from './strategies/broadcast.js';
 import type { ProxyDeps } from './strategies/deps.js';
 import { EventHub } from './strategies/events.js';
 import { agreedCgroupDriver } from './strategies/node.js';
-import { unlink } from 'node:fs/promises';
 
 export interface RunningProxy {
   readonly deps: ProxyDeps;

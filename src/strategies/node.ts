@@ -8,10 +8,13 @@ import { BackendError } from '../errors/status.js';
 import { CRI_API_VERSION, CRI_MUX_VERSION } from '../version.js';
 import type { ProxyDeps, UnaryStrategy } from './deps.js';
 
+const KUBELET_API_VERSION = '0.1.0';
+
 export const version: UnaryStrategy = async (deps, ctx) => {
   ctx.route.reason = 'proxy';
   return deps.schema.encode('VersionResponse', {
-    version: '0.1.0',
+    // The kubelet runtime API version string; every CRI runtime answers this constant.
+    version: KUBELET_API_VERSION,
     runtime_name: 'cri-mux',
     runtime_version: CRI_MUX_VERSION,
     runtime_api_version: CRI_API_VERSION,
