@@ -61,18 +61,27 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
     if (b.health === 'down') log.warn({ backend: b.name, endpoint: b.config.endpoint, reason: b.lastError, default: b.config.default }, 'backend is down at start-up; serving anyway, its calls fail until it is back');
   }
   const up = pool.all.filter((b) => b.health === 'up');
-  const driver = await agreedCgroupDriver(deps, up); // throws on disagreement: refuse to serve
+  let driver = await agreedCgroupDriver(deps, up); // throws on disagreement: refuse to serve
   const internal = (): { deadline: number } => ({ deadline: Date.now() + config.failure.internalTimeoutMs });
   await Promise.all(
     up.map((b) => ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'could not list the backend to rebuild the ownership index; ids resolve on demand'))),
   );
 
+  // A backend that was down at start-up is checked when it first comes up.
+  const checkCgroupDriver = async (b: Backend): Promise<void> => {
+    const own = await agreedCgroupDriver(deps, [b]).catch(() => undefined);
+    if (own === undefined) return;
+    if (driver === undefined) driver = own;
+    b.cgroupMismatch = own === driver ? undefined : `reports cgroup driver ${own} while the node's other runtimes use ${driver}`;
+    if (b.cgroupMismatch) log.error({ backend: b.name, driver: own, nodeDriver: driver }, 'backend disagrees on the cgroup driver; no new pods go there until its config is fixed');
+  };
   for (const b of pool.all) {
     b.on('up', () => {
       log.info({ backend: b.name, version: b.version }, 'backend is up');
       opts.onBackendState?.(b);
       deps.lastAnswers.backendUp(b.name);
       void runtimeConfig.replay(b, config.failure.internalTimeoutMs);
+      void checkCgroupDriver(b);
       ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'ownership index rebuild failed'));
     });
     b.on('down', (reason) => {

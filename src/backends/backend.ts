@@ -45,6 +45,8 @@ export class Backend extends EventEmitter<BackendEvents> {
   lastError = '';
   /** Version the backend reported when last probed, for Status info and the start-up log. */
   version = '';
+  /** Set when it came up reporting another cgroup driver than the node's runtimes: no new pods go there. */
+  cgroupMismatch: string | undefined;
 
   constructor(
     readonly config: BackendConfig,

@@ -11,6 +11,7 @@ export const CATALOGUE = {
   CRIMUX_ERR_BACKEND_UNAVAILABLE: { code: Code.UNAVAILABLE, what: 'a backend the answer depends on cannot be reached' },
   CRIMUX_ERR_UNKNOWN_BACKEND: { code: Code.INVALID_ARGUMENT, what: 'a pod annotation names a backend that is not configured' },
   CRIMUX_ERR_RUNTIME_DENIED: { code: Code.PERMISSION_DENIED, what: 'a pod annotation names a backend that routing.annotationBackends does not allow' },
+  CRIMUX_ERR_BACKEND_MISCONFIGURED: { code: Code.FAILED_PRECONDITION, what: 'the chosen backend reports another cgroup driver than the node\'s other runtimes' },
   CRIMUX_ERR_UNIMPLEMENTED: { code: Code.UNIMPLEMENTED, what: 'no backend implements the method' },
   CRIMUX_ERR_SLOW_CONSUMER: { code: Code.RESOURCE_EXHAUSTED, what: 'a GetContainerEvents subscriber fell too far behind and was cut off' },
   CRIMUX_ERR_AUDIT_UNAVAILABLE: { code: Code.UNAVAILABLE, what: 'audit.failClosed is set and the audit log cannot be written' },

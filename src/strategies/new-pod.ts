@@ -1,6 +1,7 @@
 // RunPodSandbox and RestorePod: the routing rules choose the backend; the ids the backend
 // returns join the ownership index before the client hears of them.
 import { MalformedMessageError, peekRepeatedStrings, peekString, withString } from '../cri/wire.js';
+import { ProxyError } from '../errors/catalogue.js';
 import { decide } from '../routing/decide.js';
 import type { UnaryStrategy } from './deps.js';
 import { forward } from './forward.js';
@@ -15,6 +16,12 @@ export const newPod: UnaryStrategy = async (deps, ctx, request) => {
   // A rule may map the node-wide handler name to the backend's own (kata → "").
   const forwarded = decision.handler === handler ? request : withString(request, plan.handler!, decision.handler);
   const backend = deps.pool.get(decision.backend);
+  if (backend.cgroupMismatch) {
+    throw new ProxyError(
+      'CRIMUX_ERR_BACKEND_MISCONFIGURED',
+      `backend ${backend.name} ${backend.cgroupMismatch}; its pods would get cgroups of the wrong kind. Fix its config (containerd SystemdCgroup, CRI-O cgroup_manager)`,
+    );
+  }
   const response = await forward(ctx, backend, forwarded);
   // The pod exists now: an answer the proxy cannot read must still reach the client
   // (failing here would make kubelet create the pod again); its ids resolve on demand.

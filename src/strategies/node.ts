@@ -131,6 +131,7 @@ export function backendStates(deps: ProxyDeps): Obj[] {
       ...(b.version ? { version: b.version } : {}),
       ...(b.lastError ? { lastError: b.lastError } : {}),
       ...(staleSince !== undefined ? { servingStaleListsFrom: new Date(staleSince).toISOString() } : {}),
+      ...(b.cgroupMismatch ? { cgroupMismatch: b.cgroupMismatch } : {}),
     };
   });
 }

@@ -135,6 +135,22 @@ describe('start-up', () => {
     );
   });
 
+  it('sends no new pods to a backend that comes up later with another cgroup driver', async () => {
+    mux = await startMux({ backends: [{ name: 'a', fake: { cgroupDriver: 'CGROUPFS' } }, { name: 'b', fake: { cgroupDriver: 'CGROUPFS' } }], yaml: 'routing: { annotationBackends: [a, b] }\nfailure: { probeInterval: 100ms }' });
+    const m = mux;
+    await m.fakes['b']!.stop();
+    await m.restartProxy(); // b is down at start-up: not checked yet
+    m.fakes['b']!.setHandler('RuntimeConfig', () => ({ linux: { cgroup_driver: 'SYSTEMD' } }));
+    await m.fakes['b']!.restart();
+    await expect
+      .poll(async () => (JSON.parse((await m.client.call<{ info: Record<string, string> }>('RuntimeService', 'Status', {})).info['cri-mux']!) as { name: string; cgroupMismatch?: string }[]).find((x) => x.name === 'b')?.cgroupMismatch, { timeout: 5000 })
+      .toBe('reports cgroup driver SYSTEMD while the node\'s other runtimes use CGROUPFS');
+    const err = await podOn(m, 'b').catch((e: unknown) => e);
+    expect(isCriError(err, GrpcStatus.FAILED_PRECONDITION)).toBe(true);
+    expect((err as Error).message).toMatch(/backend b reports cgroup driver SYSTEMD .*Fix its config/);
+    await expect(podOn(m, 'a')).resolves.toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('serves with a backend down, and a backend lacking RuntimeConfig is not a disagreement', async () => {
     mux = await startMux({ backends: [{ name: 'a', fake: { cgroupDriver: 'CGROUPFS' } }, { name: 'b', fake: { runtimeConfigUnimplemented: true } }] });
     const rc = await mux.client.call<{ linux: { cgroup_driver: string } }>('RuntimeService', 'RuntimeConfig', {});
