@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Backend } from './backends/backend.js';
 import { LastAnswers } from './backends/last-answers.js';
 import { Ownership } from './backends/ownership.js';
+import { RecentPods } from './backends/recent-pods.js';
 import { BackendPool } from './backends/pool.js';
 import type { Config } from './config/types.js';
 import { compileTable } from './cri/plan.js';
@@ -42,6 +43,7 @@ export function buildDeps(config: Config, log: Logger): ProxyDeps {
     table,
     pool,
     ownership: new Ownership(pool),
+    recentPods: new RecentPods(),
     lastAnswers: new LastAnswers(config.failure.staleListWindowMs),
     runtimeConfig: new RuntimeConfigMemory(log.child({ component: 'broadcast' })),
     events: new EventHub(pool, log.child({ component: 'events' })),

@@ -40,11 +40,13 @@ export type Row =
       foreverWhenZero?: string;
     }
   /**
-   * Image calls go to the backend of the workload the image is for, chosen like a new pod
-   * (pod config, image runtime_handler/annotations). `unhinted`: where a call that names
-   * no workload goes — the default backend (where such pods run), or every store.
+   * Image calls concern the store of the backend the workload will run on, chosen like a
+   * new pod from what the call tells (pod config, else the image spec's handler and
+   * annotations). `where`: `decided` — that backend; `possible` — when the call does not
+   * tell enough to decide, every backend the pod might land on must hold the image for it
+   * to count as present; `holders` — without a hint, every store that holds the image.
    */
-  | { strategy: 'image'; image: string; podConfig?: string; unhinted: 'default' | 'everywhere'; noDeadline?: true }
+  | { strategy: 'image'; image: string; podConfig?: string; where: 'decided' | 'possible' | 'holders'; noDeadline?: true }
   /** Ask every backend, merge the answers. */
   | { strategy: 'fanOut'; merge: Merge; narrow?: Narrow }
   /** Server-streaming list: merge every backend's stream; a backend without it is asked `fallback` instead. */
@@ -126,9 +128,9 @@ export const METHOD_TABLE = {
   StreamImages: { strategy: 'streamMerge', fallback: 'ListImages', merge: images, narrow: imageFilter },
   GetContainerEvents: { strategy: 'events' },
 
-  PullImage: { strategy: 'image', image: 'image', podConfig: 'sandbox_config', unhinted: 'default', noDeadline: true },
-  ImageStatus: { strategy: 'image', image: 'image', unhinted: 'default' },
-  RemoveImage: { strategy: 'image', image: 'image', unhinted: 'everywhere' },
+  PullImage: { strategy: 'image', image: 'image', podConfig: 'sandbox_config', where: 'decided', noDeadline: true },
+  ImageStatus: { strategy: 'image', image: 'image', where: 'possible' },
+  RemoveImage: { strategy: 'image', image: 'image', where: 'holders' },
 } as const satisfies Record<CriMethod, Row>;
 
 /** RPCs that change state on a runtime; the audit policy and docs read this. */

@@ -57,6 +57,37 @@ export function decide(config: Config, w: Workload): Decision {
   return { backend: fallback.name, reason: 'default', detail: 'default', handler: w.handler };
 }
 
+/** What a call tells about a workload when it carries no pod config (an ImageSpec). */
+export interface PartialWorkload {
+  /** undefined: not told (kubelet sends the handler only behind a feature gate). */
+  readonly handler: string | undefined;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/**
+ * Every backend a workload could be placed on, given only part of it: rules on namespace or
+ * labels (and on the handler, when it is not told) might or might not match. Default
+ * backend first when it is among them. Throws like decide() for refused annotations.
+ */
+export function possibleBackends(config: Config, w: PartialWorkload): string[] {
+  const out = new Set<string>();
+  for (const rule of config.routing.rules) {
+    const m = rule.match;
+    if (m.annotations && !mapMatches(m.annotations, w.annotations)) continue;
+    if (m.runtimeHandler && w.handler !== undefined && !anyGlob(m.runtimeHandler, w.handler)) continue;
+    out.add(rule.backend);
+    const certain = !m.namespace && !m.labels && (!m.runtimeHandler || w.handler !== undefined);
+    if (certain) return ordered(config, out);
+  }
+  // No rule surely matched: what decide() does without rules is the remaining possibility.
+  out.add(decide({ ...config, routing: { ...config.routing, rules: [] } }, { handler: w.handler ?? '', namespace: '', annotations: w.annotations, labels: {} }).backend);
+  return ordered(config, out);
+}
+
+function ordered(config: Config, names: ReadonlySet<string>): string[] {
+  return config.backends.filter((b) => names.has(b.name)).map((b) => b.name);
+}
+
 function matches(rule: RuleConfig, w: Workload): boolean {
   const m = rule.match;
   if (m.runtimeHandler && !anyGlob(m.runtimeHandler, w.handler)) return false;

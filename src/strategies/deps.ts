@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { BackendPool } from '../backends/pool.js';
 import type { LastAnswers } from '../backends/last-answers.js';
 import type { Ownership } from '../backends/ownership.js';
+import type { RecentPods } from '../backends/recent-pods.js';
 import type { Config } from '../config/types.js';
 import type { CompiledTable } from '../cri/plan.js';
 import type { CriSchema } from '../cri/schema.js';
@@ -17,6 +18,7 @@ export interface ProxyDeps {
   readonly table: CompiledTable;
   readonly pool: BackendPool;
   readonly ownership: Ownership;
+  readonly recentPods: RecentPods;
   readonly lastAnswers: LastAnswers;
   readonly runtimeConfig: RuntimeConfigMemory;
   readonly events: EventHub;

@@ -1,15 +1,18 @@
 // Images live in each backend's own store, and an image is "present" only if the store of
 // the backend that will run the pod has it (Kata #8337, containerd #9377: answering from
-// another store makes kubelet skip a pull the pod needs). So PullImage and ImageStatus go
-// to the workload's backend, chosen like a new pod from what the call tells (its pod
-// config, or the image spec's runtime_handler and annotations, which kubelet fills from
-// the pod); a call that tells nothing is about a pod on the default backend. RemoveImage
-// without a hint (kubelet's image GC) removes the image from every store that holds it.
+// another store makes kubelet skip a pull the pod needs, and the pod never starts). The
+// backend is chosen like a new pod from what the call tells: PullImage carries the pod
+// config; ImageStatus only the image spec, whose runtime_handler (behind a kubelet gate)
+// and annotations (kubelet copies the pod's) may not be enough when rules look at
+// namespaces or labels. Then the image counts as present only if every backend the pod
+// might land on holds it: at worst an extra pull, which goes to the right store because
+// PullImage does carry the pod config. RemoveImage without a hint (kubelet's image GC)
+// removes the image from every store that holds it.
 import { status as Code } from '@grpc/grpc-js';
 import type { Backend } from '../backends/backend.js';
 import { peekMessage } from '../cri/wire.js';
 import { withString } from '../cri/wire.js';
-import { decide, type Decision } from '../routing/decide.js';
+import { decide, possibleBackends, type Decision } from '../routing/decide.js';
 import { BackendError } from '../errors/status.js';
 import type { CallContext } from '../server/call-context.js';
 import type { ProxyDeps, UnaryStrategy } from './deps.js';
@@ -28,12 +31,26 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
   ctx.route.reason = decision.reason;
   ctx.route.detail = decision.detail;
 
-  const hinted = decision.reason !== 'default' || hasPod || spec.handler !== '';
-  if (hinted || plan.row.unhinted === 'default') {
-    return forward(ctx, deps.pool.get(decision.backend), rewriteHandler(deps, plan.image!, request, spec.handler, decision), plan.row.noDeadline === true);
+  if (plan.row.where === 'possible' && !hasPod) {
+    const possible = possibleBackends(deps.config, { handler: spec.handler || undefined, annotations: spec.annotations });
+    // Rules alone cannot tell: the pod whose annotations these are was placed already.
+    const placed = possible.length > 1 ? deps.recentPods.backendFor(spec.annotations) : undefined;
+    if (placed !== undefined) {
+      ctx.route.reason = 'pod';
+      return forward(ctx, deps.pool.get(placed), request);
+    }
+    if (possible.length > 1) {
+      ctx.route.reason = 'possible';
+      ctx.route.detail = possible.join(',');
+      return presentOnAll(deps, ctx, request, possible.map((name) => deps.pool.get(name)));
+    }
   }
-  ctx.route.reason = 'everywhere';
-  return everywhere(deps, ctx, request);
+  const hinted = decision.reason !== 'default' || hasPod || spec.handler !== '';
+  if (plan.row.where === 'holders' && !hinted) {
+    ctx.route.reason = 'everywhere';
+    return everywhere(deps, ctx, request);
+  }
+  return forward(ctx, deps.pool.get(decision.backend), rewriteHandler(deps, plan.image!, request, spec.handler, decision), plan.row.noDeadline === true);
 };
 
 /** A rule's handler rewrite applies to the image's runtime_handler too. */
@@ -45,9 +62,9 @@ function rewriteHandler(deps: ProxyDeps, imagePath: readonly number[], request: 
 
 type Outcome = { backend: Backend; bytes: Buffer } | { backend: Backend; error: BackendError };
 
-function askAll(deps: ProxyDeps, ctx: CallContext, request: Buffer): Promise<Outcome[]> {
+function askAll(ctx: CallContext, request: Buffer, backends: readonly Backend[]): Promise<Outcome[]> {
   return Promise.all(
-    deps.pool.all.map(async (backend): Promise<Outcome> => {
+    backends.map(async (backend): Promise<Outcome> => {
       ctx.sentTo(backend.name);
       try {
         return { backend, bytes: await backend.unary(ctx.plan.info.path, request, ctx.optionsFor(backend)) };
@@ -58,9 +75,27 @@ function askAll(deps: ProxyDeps, ctx: CallContext, request: Buffer): Promise<Out
   );
 }
 
+/**
+ * ImageStatus when the pod may land on several backends: their answer if every reachable
+ * one holds the image, else the answer of one that does not (kubelet then pulls, with the
+ * pod config). An unreachable backend cannot take the pod either, so it is left out.
+ */
+async function presentOnAll(deps: ProxyDeps, ctx: CallContext, request: Buffer, backends: readonly Backend[]): Promise<Buffer> {
+  const imageField = deps.schema.fieldPath(ctx.plan.info.responseType, 'image');
+  const outcomes = await askAll(ctx, request, backends);
+  const answered: { backend: Backend; bytes: Buffer }[] = [];
+  for (const o of outcomes) {
+    if ('bytes' in o) answered.push(o);
+    else if (o.error.unreachable) ctx.route.skipped.push(o.backend.name);
+    else throw o.error;
+  }
+  if (answered.length === 0) throw (outcomes[0] as { error: BackendError }).error;
+  return (answered.find((a) => peekMessage(a.bytes, imageField) === undefined) ?? answered[0]!).bytes;
+}
+
 /** RemoveImage without a hint: every store that holds it; NOT_FOUND counts as removed. */
 async function everywhere(deps: ProxyDeps, ctx: CallContext, request: Buffer): Promise<Buffer> {
-  const outcomes = await askAll(deps, ctx, request);
+  const outcomes = await askAll(ctx, request, deps.pool.all);
   for (const o of outcomes) {
     if (!('error' in o) || o.error.code === Code.NOT_FOUND) continue;
     if (o.error.unreachable && o.backend.config.optional) {

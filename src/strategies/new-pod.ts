@@ -10,7 +10,8 @@ import { podWorkload } from './workload.js';
 export const newPod: UnaryStrategy = async (deps, ctx, request) => {
   const plan = ctx.plan;
   const handler = peekString(request, plan.handler!) ?? '';
-  const decision = decide(deps.config, podWorkload(deps.schema, request, plan.podConfig!, handler));
+  const workload = podWorkload(deps.schema, request, plan.podConfig!, handler);
+  const decision = decide(deps.config, workload);
   ctx.route.reason = decision.reason;
   ctx.route.detail = decision.detail;
   // A rule may map the node-wide handler name to the backend's own (kata → "").
@@ -23,6 +24,7 @@ export const newPod: UnaryStrategy = async (deps, ctx, request) => {
     );
   }
   const response = await forward(ctx, backend, forwarded);
+  deps.recentPods.remember(workload.annotations, backend.name);
   // The pod exists now: an answer the proxy cannot read must still reach the client
   // (failing here would make kubelet create the pod again); its ids resolve on demand.
   try {

@@ -35,13 +35,32 @@ describe('images', () => {
   it('answers ImageStatus from the store of the backend the workload runs on, never another', async () => {
     const status = (image: string, hint: { runtime_handler?: string; annotations?: Record<string, string> } = {}) =>
       mux.client.call<{ image: { id: string } | null }>('ImageService', 'ImageStatus', { image: { image, ...hint } });
-    // No hint: a pod on the default backend. An image only b holds is not there for it.
-    expect((await status('only-a:1')).image).not.toBeNull();
-    expect((await status('only-b:1')).image).toBeNull();
-    // kubelet passes the pod's annotations (and, with its gate, the handler) in the ImageSpec.
-    expect((await status('only-b:1', { annotations: { 'cri-mux.io/backend': 'b' } })).image).not.toBeNull();
+    // The handler decides when it is told (kubelet's RuntimeClassInImageCriApi gate).
     expect((await status('only-a:1', { runtime_handler: 'kata' })).image).toBeNull();
-    expect(takeMethods(...all()).filter((m) => m.endsWith('/ImageStatus'))).toEqual(['a/ImageStatus', 'a/ImageStatus', 'b/ImageStatus', 'vm/ImageStatus']);
+    expect((await status('only-b:1', { runtime_handler: 'runc' })).image).toBeNull(); // runc: no rule, default a
+    // Not told: the pod may be a kata pod (vm) or not (a); present only if both hold it.
+    expect((await status('only-a:1')).image).toBeNull();
+    expect((await status('shared:1')).image).toBeNull(); // vm lacks it
+    await mux.client.call('ImageService', 'PullImage', { image: { image: 'shared:1', runtime_handler: 'kata' } });
+    expect((await status('shared:1')).image).not.toBeNull();
+    // An allowed annotation decides where no rule can match (kubelet copies the pod's
+    // annotations into the spec); with the handler untold, the kata rule still might.
+    expect((await status('only-b:1', { runtime_handler: 'runc', annotations: { 'cri-mux.io/backend': 'b' } })).image).not.toBeNull();
+    expect((await status('only-b:1', { annotations: { 'cri-mux.io/backend': 'b' } })).image).toBeNull();
+  });
+
+  it('sends ImageStatus for a pod already placed to that pod\'s backend (kubelet creates the sandbox first)', async () => {
+    const annotations = { 'kubernetes.io/config.seen': '2026-12-03T17:00:00.123Z', 'kubernetes.io/config.source': 'api' };
+    const pod = await mux.client.call<{ pod_sandbox_id: string }>('RuntimeService', 'RunPodSandbox', {
+      config: { metadata: { name: 'p', namespace: 'ns' }, annotations },
+      runtime_handler: 'kata',
+    });
+    expect(mux.fakes['vm']!.state.sandboxes.has(pod.pod_sandbox_id)).toBe(true);
+    takeMethods(...all());
+    // The gate is off: no handler in the spec, only the pod's annotations.
+    const res = await mux.client.call<{ image: unknown }>('ImageService', 'ImageStatus', { image: { image: 'only-a:1', annotations } });
+    expect(res.image).toBeNull();
+    expect(takeMethods(...all())).toEqual(['vm/ImageStatus']);
   });
 
   it('lists an image held by two backends once', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ProxyError } from '../../../src/errors/catalogue.js';
-import { decide } from '../../../src/routing/decide.js';
+import { decide, possibleBackends } from '../../../src/routing/decide.js';
 
 const config = parseConfig(`
 backends:
@@ -54,5 +54,18 @@ describe('decide', () => {
       expect((err as ProxyError).reason).toBe('CRIMUX_ERR_RUNTIME_DENIED');
       expect((err as ProxyError).message).toMatch(/only lets annotations choose containerd, crio/);
     }
+  });
+});
+
+describe('possibleBackends (a call that tells only part of the workload)', () => {
+  it('is the decided backend when what is told settles it', () => {
+    expect(possibleBackends(config, { handler: 'kata', annotations: {} })).toEqual(['kata']);
+    expect(possibleBackends(config, { handler: 'runc', annotations: { 'cri-mux.io/backend': 'crio' } })).toEqual(['crio']);
+  });
+
+  it('lists every backend a rule on an untold attribute might choose, and the fallback', () => {
+    // Handler untold: the vm rule may match; namespace/labels always untold: the ns rule may.
+    expect(possibleBackends(config, { handler: undefined, annotations: {} })).toEqual(['containerd', 'crio', 'kata']);
+    expect(possibleBackends(config, { handler: 'runc', annotations: {} })).toEqual(['containerd', 'crio']);
   });
 });
