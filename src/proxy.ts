@@ -13,7 +13,7 @@ import { compileTable } from './cri/plan.js';
 import { CriSchema } from './cri/schema.js';
 import { CriServer } from './server/server.js';
 import type { CallObserver } from './server/observer.js';
-import { applySocketMode, prepareSocket } from './server/socket.js';
+import { applySocketAccess, prepareSocket, resolveGroup } from './server/socket.js';
 import { RuntimeConfigMemory } from './strategies/broadcast.js';
 import type { ProxyDeps } from './strategies/deps.js';
 import { EventHub } from './strategies/events.js';
@@ -53,6 +53,7 @@ export function buildDeps(config: Config, log: Logger): ProxyDeps {
 
 export async function startProxy(config: Config, opts: ProxyOptions): Promise<RunningProxy> {
   const log = opts.log;
+  const gid = await resolveGroup(config.listen.group); // a typo fails before anything starts
   const deps = buildDeps(config, log);
   opts.onDeps?.(deps);
   const { pool, ownership, runtimeConfig } = deps;
@@ -95,7 +96,7 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
   const server = new CriServer(deps, opts.observers ?? []);
   await prepareSocket(config.listen.socket);
   await server.listen(config.listen.socket);
-  await applySocketMode(config.listen.socket, config.listen.mode);
+  await applySocketAccess(config.listen.socket, config.listen.mode, gid);
   pool.startProbing();
 
   log.info(

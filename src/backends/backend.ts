@@ -14,6 +14,9 @@ import { BackendError } from '../errors/status.js';
 
 const identity = (b: Buffer): Buffer => b;
 
+/** Messages grpc-js itself makes when the socket fails (never text from the runtime). */
+const TRANSPORT_FAILURE = /^(No connection established|Connection dropped|Failed to connect|Connection closed|read ECONNRESET|connect E[A-Z]+ )/;
+
 export interface CallOptions {
   metadata?: Metadata;
   /** Absolute deadline (ms since epoch); undefined = none. */
@@ -124,8 +127,12 @@ export class Backend extends EventEmitter<BackendEvents> {
    */
   observe(err: BackendError, path: string, request: Buffer): void {
     if (!err.unreachable) return;
+    // grpc-js's own connection failures say nothing of the request: keep those.
+    if (request.length === 0 || TRANSPORT_FAILURE.test(err.details)) return this.markDown(err.details);
+    // Keep the better reason a probe already gave, rather than the placeholder.
+    if (this.health === 'down') return;
     const method = path.slice(path.lastIndexOf('/') + 1);
-    this.markDown(request.length === 0 ? err.details : `${method} answered UNAVAILABLE (its message is not kept: it may echo the request)`);
+    this.markDown(`${method} answered UNAVAILABLE (its message is not kept: it may echo the request)`);
   }
 
   markUp(): void {

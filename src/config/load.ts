@@ -241,7 +241,7 @@ class Validator {
 
   listen(): Config['listen'] {
     this.object(['listen']);
-    this.known(['listen'], ['socket', 'mode']);
+    this.known(['listen'], ['socket', 'mode', 'group']);
     const socket = this.string(['listen', 'socket']) ?? DEFAULTS.socket;
     if (!path.isAbsolute(socket)) this.problem(['listen', 'socket'], 'must be an absolute path, e.g. /run/cri-mux/cri-mux.sock');
     if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) this.problem(['listen', 'socket'], `is ${Buffer.byteLength(socket)} bytes; a unix socket path holds at most ${MAX_SOCKET_PATH}`);
@@ -253,7 +253,12 @@ class Validator {
       else if (parsed & 0o002) this.problem(['listen', 'mode'], 'must not let every local user write to the socket: whoever can connect can run containers as root (use "0660" and a group)');
       else mode = parsed;
     }
-    return { socket, mode };
+    const rawGroup = this.get(['listen', 'group']);
+    let group: string | number | undefined;
+    if (typeof rawGroup === 'number' && Number.isInteger(rawGroup) && rawGroup >= 0) group = rawGroup;
+    else if (typeof rawGroup === 'string' && /^[a-z_][a-z0-9_-]*\$?$/i.test(rawGroup)) group = rawGroup;
+    else if (rawGroup !== undefined && rawGroup !== null) this.problem(['listen', 'group'], 'must be a group name (e.g. kubelet) or a numeric gid');
+    return { socket, mode, group };
   }
 
   backends(): BackendConfig[] {

@@ -80,7 +80,8 @@ export interface AuditConfig {
 export interface Config {
   /** The file this came from, for messages. */
   readonly source: string;
-  readonly listen: { readonly socket: string; readonly mode: number };
+  /** group: who besides root may use the socket (a group name or gid); undefined keeps root's. */
+  readonly listen: { readonly socket: string; readonly mode: number; readonly group: string | number | undefined };
   readonly backends: readonly BackendConfig[];
   readonly routing: RoutingConfig;
   readonly failure: FailureConfig;

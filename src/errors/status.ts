@@ -18,7 +18,9 @@ export class BackendError extends Error {
     if (err instanceof BackendError) return err;
     const e = err as Partial<ServiceError>;
     const code = typeof e.code === 'number' ? e.code : Code.UNKNOWN;
-    const details = typeof e.details === 'string' ? e.details : err instanceof Error ? err.message : String(err);
+    const raw = typeof e.details === 'string' ? e.details : err instanceof Error ? err.message : String(err);
+    // grpc-js appends an empty "Resolution note: " to connection failures.
+    const details = raw.replace(/\s*Resolution note:\s*$/, '');
     return new BackendError(backend, code, details, e.metadata instanceof Metadata ? e.metadata : new Metadata());
   }
 

@@ -12,7 +12,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino(
     {
       level,
-      base: { component: 'cri-mux' },
+      // 'service' names the process; child loggers add 'component' (no duplicate keys).
+      base: { service: 'cri-mux' },
       redact: { paths: PROCESS_LOG_REDACT_PATHS, censor: REDACTED },
     },
     destination ?? pino.destination({ fd: 2, sync: false }),

@@ -1,6 +1,6 @@
 // The listening socket: created where the config says, never stolen from a live server,
 // and given the configured mode so only kubelet's group can drive runtimes.
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -38,6 +38,22 @@ function answers(socketPath: string): Promise<boolean> {
   });
 }
 
-export async function applySocketMode(socketPath: string, mode: number): Promise<void> {
+/** Mode, and the group that may use the socket. */
+export async function applySocketAccess(socketPath: string, mode: number, gid: number | undefined): Promise<void> {
+  if (gid !== undefined) await chown(socketPath, -1, gid);
   await chmod(socketPath, mode);
+}
+
+/** A configured group as a gid (a name is looked up in /etc/group); resolved before binding. */
+export async function resolveGroup(group: string | number | undefined): Promise<number | undefined> {
+  return typeof group === 'string' ? gidOf(group) : group;
+}
+
+async function gidOf(name: string): Promise<number> {
+  const groups = await readFile('/etc/group', 'utf8');
+  for (const line of groups.split('\n')) {
+    const [groupName, , gid] = line.split(':');
+    if (groupName === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new Error(`listen.group: no group named "${name}" in /etc/group; create it or give a numeric gid`);
 }

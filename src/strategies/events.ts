@@ -123,7 +123,9 @@ export class EventHub {
   }
 
   private breakAll(err: Error): void {
-    if (this.subscribers.size > 0) this.log.warn({ err: err.message, subscribers: this.subscribers.size }, 'ending container event streams');
+    // No backend serving events at all (containerd 1.6) is a fact, not an incident.
+    const level = err instanceof ProxyError && err.reason === 'CRIMUX_ERR_UNIMPLEMENTED' ? 'debug' : 'warn';
+    if (this.subscribers.size > 0) this.log[level]({ err: err.message, subscribers: this.subscribers.size }, 'ending container event streams');
     this.closeUpstreams();
     for (const sub of [...this.subscribers]) sub.finish(err);
   }

@@ -157,6 +157,23 @@ describe('start-up', () => {
     expect(rc.linux.cgroup_driver).toBe('CGROUPFS');
   });
 
+  it('gives the socket the configured mode and group', async () => {
+    mux = await startMux({ backends: [{ name: 'a' }] });
+    const { statSync } = await import('node:fs');
+    const { startProxy } = await import('../../../src/proxy.js');
+    const { parseConfig } = await import('../../../src/config/load.js');
+    const { captureLogger } = await import('../../support/mux-harness.js');
+    const socket = `${mux.dir}/grouped.sock`;
+    const config = parseConfig(`listen: { socket: ${socket}, mode: "0640", group: 4242 }\nbackends:\n  - { name: a, endpoint: "unix://${mux.fakes['a']!.socketPath}", default: true }\nmetrics: { enabled: false }\n`);
+    const proxy = await startProxy(config, { log: captureLogger([]) });
+    const st = statSync(socket);
+    await proxy.close();
+    expect(st.mode & 0o777).toBe(0o640);
+    expect(st.gid).toBe(4242);
+    const named = parseConfig(`listen: { socket: ${socket}, group: no-such-group-here }\nbackends:\n  - { name: a, endpoint: "unix://${mux.fakes['a']!.socketPath}", default: true }\nmetrics: { enabled: false }\n`);
+    await expect(startProxy(named, { log: captureLogger([]) })).rejects.toThrow(/no group named "no-such-group-here" in \/etc\/group/);
+  });
+
   it('refuses to take over a socket another process serves, and replaces a stale one', async () => {
     mux = await startMux({ backends: [{ name: 'a' }] });
     const { startProxy } = await import('../../../src/proxy.js');

@@ -17,7 +17,7 @@ describe('config', () => {
   it('fills defaults and puts the default backend first', () => {
     const c = parseConfig(minimal.replace('    default: true\n', '') + '    default: true\n', 'x.yaml');
     expect(c.backends.map((b) => b.name)).toEqual(['b', 'a']);
-    expect(c.listen).toEqual({ socket: '/run/cri-mux/cri-mux.sock', mode: 0o660 });
+    expect(c.listen).toEqual({ socket: '/run/cri-mux/cri-mux.sock', mode: 0o660, group: undefined });
     expect(c.routing.annotationKeys).toEqual(['cri-mux.io/backend', 'kubernetes.io/target-runtime']);
     expect(c.failure.staleListWindowMs).toBe(300_000);
     expect(c.maxMessageBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
