@@ -86,7 +86,9 @@ async function serve(argv: string[]): Promise<number> {
     proxy = await startProxy(config, { log, observers: obs.observers, onDeps: obs.attach });
     obs.markServing();
   } catch (err) {
-    log.fatal({ err: err instanceof SocketInUseError ? err.message : err }, 'cri-mux could not start');
+    // An operator's problem (socket or port taken, bad group) needs its message, not a stack.
+    const expected = err instanceof SocketInUseError || (err instanceof Error && 'code' in err) || (err instanceof Error && /listen\.group|cgroup driver/.test(err.message));
+    log.fatal({ err: expected ? (err as Error).message : err }, 'cri-mux could not start');
     log.flush();
     await obs.close();
     process.stderr.write(`cri-mux: ${(err as Error).message}\n`);
@@ -110,7 +112,9 @@ async function serve(argv: string[]): Promise<number> {
 
 function checkConfig(argv: string[]): number {
   const { positionals, values } = args({ args: argv, allowPositionals: true, options: { config: { type: 'string' } } });
-  const config = load(values.config ?? positionals[0]);
+  const file = values.config ?? positionals[0];
+  if (!file) throw new UsageError('check-config needs the config FILE to check');
+  const config = load(file);
   const lines = [
     `${config.source}: OK`,
     `listen: ${config.listen.socket} (mode ${config.listen.mode.toString(8).padStart(4, '0')})`,
@@ -135,6 +139,7 @@ function explain(argv: string[]): number {
   } catch (err) {
     throw new UsageError(`--pod ${values.pod}: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (pod === null || typeof pod !== 'object' || Array.isArray(pod)) throw new UsageError(`--pod ${values.pod}: not a PodSandboxConfig (expected a mapping with metadata, labels, annotations, …)`);
   const unknown = Object.keys(pod).filter((k) => !POD_KEYS.includes(k));
   if (unknown.length) process.stderr.write(`warning: ${values.pod}: ignoring keys a PodSandboxConfig does not have: ${unknown.join(', ')}\n`);
   const d = decide(config, {

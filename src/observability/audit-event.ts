@@ -50,7 +50,7 @@ export interface AuditEvent {
   service: string;
   method: string;
   backends: string[];
-  route: { reason: string; detail?: string; stale?: string[]; skipped?: string[] };
+  route: { reason: string; detail?: string; handlerSent?: string; stale?: string[]; skipped?: string[] };
   pod?: PodRef;
   container?: ContainerRef;
   containers?: ContainerRef[];
@@ -145,8 +145,10 @@ export function auditEvent(ctx: CallContext, p: PendingAudit, outcome: Outcome, 
     method: plan.name,
     backends: [...route.backends],
     route: compact({
+      // 'none': refused before any backend was chosen (see outcome.reason).
       reason: route.reason || 'none',
       detail: route.detail || undefined,
+      handlerSent: route.handlerSent,
       stale: route.stale.length ? [...route.stale] : undefined,
       skipped: route.skipped.length ? [...route.skipped] : undefined,
     }),

@@ -16,6 +16,8 @@ export interface Route {
   stale: string[];
   /** Optional backends left out because they were down. */
   skipped: string[];
+  /** The runtime_handler the backend received, when a rule rewrote the client's. */
+  handlerSent?: string;
   /** Ids the call created or acted on, for the audit log. */
   sandboxId?: string;
   containerId?: string;

@@ -16,6 +16,7 @@ export const newPod: UnaryStrategy = async (deps, ctx, request) => {
   ctx.route.detail = decision.detail;
   // A rule may map the node-wide handler name to the backend's own (kata → "").
   const forwarded = decision.handler === handler ? request : withString(request, plan.handler!, decision.handler);
+  if (forwarded !== request) ctx.route.handlerSent = decision.handler;
   const backend = deps.pool.get(decision.backend);
   if (backend.cgroupMismatch) {
     throw new ProxyError(

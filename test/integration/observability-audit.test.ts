@@ -76,7 +76,7 @@ describe('audit log', () => {
       caller: { uid: 'unknown', pid: 'unknown' },
       service: 'runtime.v1.RuntimeService',
       backends: ['kata'],
-      route: { reason: 'rule', detail: 'untrusted-in-vm' },
+      route: { reason: 'rule', detail: 'untrusted-in-vm', handlerSent: '' },
       pod: { namespace: 'team-a', name: 'web', uid: 'uid-web' },
       runtimeHandler: 'kata',
       sandboxId: pod_sandbox_id,
