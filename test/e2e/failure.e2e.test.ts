@@ -1,24 +1,20 @@
 // A real runtime dies behind cri-mux: its pods must not look deleted, the other runtime's
 // pods keep working, and when it comes back everything is as before (DESIGN.md failure
 // semantics, on real containerd).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CriClient, GrpcStatus, isCriError, loadCriSample } from '../support/cri-client.js';
 import { eventually } from '../support/eventually.js';
-import { findRepoRoot } from '../support/repo-root.js';
+import { spawnMux, writeMuxConfig, type MuxProcess } from '../support/mux-process.js';
 import { makeStateDir, realRuntimesAvailable, runRuntimesScript, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env.js';
 
 const SLOW = 120_000;
-const MAIN = join(findRepoRoot(import.meta.url), 'dist', 'src', 'main.js');
 
 describe.skipIf(!realRuntimesAvailable())('a real runtime dies behind cri-mux', () => {
   let env: RuntimeEnv;
-  let proxy: ChildProcess;
+  let proxy: MuxProcess;
   let mux: CriClient;
-  let log = '';
   const pods: Record<'a' | 'b', string> = { a: '', b: '' };
 
   const listIds = async (): Promise<string[]> =>
@@ -27,26 +23,11 @@ describe.skipIf(!realRuntimesAvailable())('a real runtime dies behind cri-mux', 
     JSON.parse((await mux.call<{ info: Record<string, string> }>('RuntimeService', 'Status', {})).info['cri-mux']!) as { name: string; health: string }[];
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
     env = await startRuntimeEnv(await makeStateDir('cri-mux-failure-e2e-'), { instances: 2 });
     const socket = join(env.stateDir, 'mux.sock');
-    const config = join(env.stateDir, 'cri-mux.yaml');
-    await writeFile(
-      config,
-      [
-        `listen: { socket: ${socket} }`,
-        'backends:',
-        `  - { name: a, endpoint: "${env.instance('a').endpoint}", default: true }`,
-        `  - { name: b, endpoint: "${env.instance('b').endpoint}" }`,
-        'routing: { annotationBackends: [a, b] }',
-        'failure: { staleListWindow: 2m, probeInterval: 300ms }',
-        'metrics: { enabled: false }',
-      ].join('\n'),
-    );
-    proxy = spawn(process.execPath, [MAIN, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proxy.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-    await eventually('the proxy socket', async () => (existsSync(socket) ? true : undefined));
-    mux = new CriClient(socket);
+    const config = await writeMuxConfig(env, socket, ['failure: { staleListWindow: 2m, probeInterval: 300ms }', 'metrics: { enabled: false }']);
+    proxy = await spawnMux(config, socket);
+    mux = proxy.client;
     for (const name of ['a', 'b'] as const) {
       const config = loadCriSample('sandbox_config.json', {
         overrides: { metadata: { name: `fail-${name}`, uid: `fail-${name}-${process.pid}`, namespace: 'cri-mux-e2e', attempt: 0 }, annotations: { 'cri-mux.io/backend': name } },
@@ -57,10 +38,9 @@ describe.skipIf(!realRuntimesAvailable())('a real runtime dies behind cri-mux', 
   }, 300_000);
 
   afterAll(async () => {
-    mux?.close();
-    proxy?.kill('SIGTERM');
+    await proxy?.stop();
     await env?.stop();
-    if (log) console.log(`cri-mux process log (tail):\n${log.slice(-3000)}`);
+    if (proxy) console.log(`cri-mux process log (tail):\n${proxy.log().slice(-3000)}`);
   }, 180_000);
 
   it('keeps b\'s pods listed (stale, and said so) while containerd b is dead, and a\'s pod working', async () => {

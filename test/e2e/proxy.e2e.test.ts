@@ -1,19 +1,16 @@
 // cri-mux in front of two real containerd instances, driven only through its socket with
 // crictl-style configs (cri-samples): the pod routed by annotation lands on instance b, the
 // other on the default instance a, each exists only there, and a SIGKILLed proxy loses nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CriClient, loadCriSample, type CriMessage } from '../support/cri-client.js';
 import { eventually } from '../support/eventually.js';
-import { findRepoRoot } from '../support/repo-root.js';
+import { spawnMux, writeMuxConfig, type MuxProcess } from '../support/mux-process.js';
 import { makeStateDir, missingRuntimePrerequisites, realRuntimesAvailable, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env.js';
 
 const SLOW = 120_000;
-const ROOT = findRepoRoot(import.meta.url);
-const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 
 const available = realRuntimesAvailable();
 if (!available) console.warn(`skipping proxy e2e: missing ${missingRuntimePrerequisites().join(', ')}`);
@@ -31,8 +28,7 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
   let env: RuntimeEnv;
   let socket: string;
   let configPath: string;
-  let proxy: ChildProcess | undefined;
-  let proxyLog = '';
+  let proxy: MuxProcess | undefined;
   let mux: CriClient;
   const direct = new Map<string, CriClient>();
   const pods: Workload[] = [
@@ -41,43 +37,27 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
   ];
 
   async function startProxy(): Promise<void> {
-    proxy = spawn(process.execPath, [MAIN, 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proxy.stderr!.on('data', (b: Buffer) => (proxyLog += b.toString()));
-    await eventually('the proxy socket', async () => (existsSync(socket) ? true : undefined), 20_000);
-    mux = new CriClient(socket);
-    await mux.waitForReady(10_000);
+    proxy = await spawnMux(configPath, socket);
+    mux = proxy.client;
   }
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
     env = await startRuntimeEnv(await makeStateDir('cri-mux-proxy-e2e-'), { instances: 2 });
     for (const inst of env.instances) direct.set(inst.name, new CriClient(inst.socket));
     socket = join(env.stateDir, 'mux', 'cri-mux.sock');
-    configPath = join(env.stateDir, 'cri-mux.yaml');
-    await writeFile(
-      configPath,
-      [
-        'listen:',
-        `  socket: ${socket}`,
-        'backends:',
-        `  - { name: a, endpoint: "${env.instance('a').endpoint}", default: true }`,
-        `  - { name: b, endpoint: "${env.instance('b').endpoint}" }`,
-        'routing:',
-        '  annotationBackends: [a, b]',
-        'metrics: { address: "127.0.0.1:0" }',
-        `audit: { path: ${join(env.stateDir, 'audit.log')} }`,
-        'log: { level: info }',
-      ].join('\n'),
-    );
+    configPath = await writeMuxConfig(env, socket, [
+      'metrics: { address: "127.0.0.1:0" }',
+      `audit: { path: ${join(env.stateDir, 'audit.log')} }`,
+      'log: { level: info }',
+    ]);
     await startProxy();
   }, 300_000);
 
   afterAll(async () => {
-    mux?.close();
-    proxy?.kill('SIGTERM');
+    await proxy?.stop();
     for (const c of direct.values()) c.close();
     await env?.stop();
-    if (proxyLog) console.log(`cri-mux process log:\n${proxyLog.slice(-4000)}`);
+    if (proxy) console.log(`cri-mux process log:\n${proxy.log().slice(-4000)}`);
   }, 180_000);
 
   const sandboxConfig = (w: Workload): CriMessage =>
@@ -176,7 +156,7 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
       ['annotated-pod', 'b', 'annotation', 'OK'],
     ]);
     expect(events.some((e) => e.method === 'ExecSync' && e.backends[0] === 'b')).toBe(true);
-    const url = [...proxyLog.matchAll(/"metrics":"(http:\/\/127\.0\.0\.1:\d+)[^"]*"/g)].at(-1)?.[1];
+    const url = [...proxy!.log().matchAll(/"metrics":"(http:\/\/127\.0\.0\.1:\d+)[^"]*"/g)].at(-1)?.[1];
     expect(url, 'the metrics address in the process log').toBeDefined();
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/crimux_backend_up\{backend="b"\} 1/);
@@ -184,9 +164,7 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
   }, SLOW);
 
   it('survives SIGKILL: a new proxy still lists both pods and can act on them', async () => {
-    mux.close();
-    proxy!.kill('SIGKILL');
-    await new Promise((r) => proxy!.once('exit', r));
+    await proxy!.crash();
     expect(existsSync(socket)).toBe(true); // the stale socket the next start must replace
     await startProxy();
     const listed = await mux.call<{ items: { id: string }[] }>('RuntimeService', 'ListPodSandbox', {});
