@@ -145,6 +145,49 @@ describe.skipIf(!available)('cri-mux in front of two real containerd instances',
     }
   }, SLOW);
 
+  it('serves the other RPC families as the owning runtime does', async () => {
+    /** The gRPC code of a call (0 = OK), to compare the proxy with the runtime itself. */
+    const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => 0, (e: unknown) => (e as { code: number }).code);
+    for (const w of pods) {
+      const own = direct.get(w.backend)!;
+      const stats = await mux.call<{ stats: { attributes: { id: string } } }>('RuntimeService', 'ContainerStats', { container_id: w.containerId });
+      expect(stats.stats.attributes.id).toBe(w.containerId);
+      const listed = await mux.call<{ stats: { attributes: { id: string } }[] }>('RuntimeService', 'ListContainerStats', { filter: { pod_sandbox_id: w.podId } });
+      expect(listed.stats.map((x) => x.attributes.id)).toEqual([w.containerId]);
+      for (const [method, req] of [
+        ['PodSandboxStats', { pod_sandbox_id: w.podId }],
+        ['UpdateContainerResources', { container_id: w.containerId, linux: { cpu_shares: 256 } }],
+        ['ReopenContainerLog', { container_id: w.containerId }],
+      ] as const) {
+        expect(await codeOf(mux.call('RuntimeService', method, req)), method).toBe(await codeOf(own.call('RuntimeService', method, req)));
+      }
+      // Streaming URLs are the owning runtime's own streaming server, unchanged.
+      const base = (url: string): string => new URL(url).origin;
+      for (const [method, req] of [
+        ['Exec', { container_id: w.containerId, cmd: ['sh'], stdout: true }],
+        ['Attach', { container_id: w.containerId, stdout: true }],
+        ['PortForward', { pod_sandbox_id: w.podId, port: [80] }],
+      ] as const) {
+        const viaMux = await mux.call<{ url: string }>('RuntimeService', method, req);
+        const fromOwner = await own.call<{ url: string }>('RuntimeService', method, req);
+        expect(base(viaMux.url), method).toBe(base(fromOwner.url));
+      }
+    }
+    // Each store holds the busybox image: listed once, with the default backend's filesystem first.
+    const images = await mux.call<{ images: { repo_tags: string[] }[] }>('ImageService', 'ListImages', {});
+    expect(images.images.filter((i) => i.repo_tags.includes(env.images.busybox))).toHaveLength(1);
+    const fs = await mux.call<{ image_filesystems: { fs_id: { mountpoint: string } }[] }>('ImageService', 'ImageFsInfo', {});
+    expect(fs.image_filesystems[0]!.fs_id.mountpoint.startsWith(env.instance('a').root)).toBe(true);
+    expect(fs.image_filesystems.some((f) => f.fs_id.mountpoint.startsWith(env.instance('b').root))).toBe(true);
+    const status = await mux.call<{ info: Record<string, string> }>('RuntimeService', 'Status', { verbose: true });
+    expect(Object.keys(status.info).some((k) => k.startsWith('a.'))).toBe(true);
+    expect(Object.keys(status.info).some((k) => k.startsWith('b.'))).toBe(true);
+    // What containerd 1.6 lacks, the proxy lacks too: kubelet falls back on UNIMPLEMENTED.
+    for (const method of ['RuntimeConfig', 'ListMetricDescriptors']) {
+      expect(await codeOf(mux.call('RuntimeService', method, {})), method).toBe(await codeOf(direct.get('a')!.call('RuntimeService', method, {})));
+    }
+  }, SLOW);
+
   it('audited who asked what, where it went and how it ended; metrics counted the placements', async () => {
     const events = (await readFile(join(env.stateDir, 'audit.log'), 'utf8'))
       .trim()
