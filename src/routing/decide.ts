@@ -67,7 +67,8 @@ export interface PartialWorkload {
 /**
  * Every backend a workload could be placed on, given only part of it: rules on namespace or
  * labels (and on the handler, when it is not told) might or might not match. Default
- * backend first when it is among them. Throws like decide() for refused annotations.
+ * backend first when it is among them. Throws like decide() for refused annotations, unless a
+ * rule might have placed the pod (a rule overrides the annotation).
  */
 export function possibleBackends(config: Config, w: PartialWorkload): string[] {
   const out = new Set<string>();
@@ -80,7 +81,13 @@ export function possibleBackends(config: Config, w: PartialWorkload): string[] {
     if (certain) return ordered(config, out);
   }
   // No rule surely matched: what decide() does without rules is the remaining possibility.
-  out.add(decide({ ...config, routing: { ...config.routing, rules: [] } }, { handler: w.handler ?? '', namespace: '', annotations: w.annotations, labels: {} }).backend);
+  try {
+    out.add(decide({ ...config, routing: { ...config.routing, rules: [] } }, { handler: w.handler ?? '', namespace: '', annotations: w.annotations, labels: {} }).backend);
+  } catch (err) {
+    // The annotation is refused, so a pod with it exists only if a rule took it (rules
+    // come first and override annotations): the rules that might have are the answer.
+    if (out.size === 0) throw err;
+  }
   return ordered(config, out);
 }
 

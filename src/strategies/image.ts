@@ -12,7 +12,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Backend } from '../backends/backend.js';
 import { peekMessage } from '../cri/wire.js';
 import { withString } from '../cri/wire.js';
-import { decide, possibleBackends, type Decision } from '../routing/decide.js';
+import { decide, possibleBackends, type Decision, type Workload } from '../routing/decide.js';
 import { BackendError } from '../errors/status.js';
 import type { CallContext } from '../server/call-context.js';
 import type { ProxyDeps, UnaryStrategy } from './deps.js';
@@ -27,11 +27,10 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
   const workload = hasPod
     ? podWorkload(deps.schema, request, plan.podConfig!, spec.handler)
     : { handler: spec.handler, namespace: '', annotations: spec.annotations, labels: {} };
-  const decision = decide(deps.config, workload);
-  ctx.route.reason = decision.reason;
-  ctx.route.detail = decision.detail;
 
   if (plan.row.where === 'possible' && !hasPod) {
+    // Before decide(): without the namespace and labels it may refuse an annotation that a
+    // rule overrode when the pod was placed.
     const possible = possibleBackends(deps.config, { handler: spec.handler || undefined, annotations: spec.annotations });
     // Rules alone cannot tell: the pod whose annotations these are was placed already.
     const placed = possible.length > 1 ? deps.recentPods.backendFor(spec.annotations) : undefined;
@@ -39,19 +38,33 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
       ctx.route.reason = 'pod';
       return forward(ctx, deps.pool.get(placed), request);
     }
-    if (possible.length > 1) {
+    if (possible.length > 1 || !decidable(deps, workload)) {
       ctx.route.reason = 'possible';
       ctx.route.detail = possible.join(',');
       return presentOnAll(deps, ctx, request, possible.map((name) => deps.pool.get(name)));
     }
   }
-  const hinted = decision.reason !== 'default' || hasPod || spec.handler !== '';
+  const decision = decide(deps.config, workload);
+  ctx.route.reason = decision.reason;
+  ctx.route.detail = decision.detail;
+  // A hint is something the call says about the workload; a rule that matches a spec
+  // saying nothing (runtimeHandler "", namespace "*") is not one: image GC sends only the id.
+  const hinted = hasPod || spec.handler !== '' || (Object.keys(spec.annotations).length > 0 && decision.reason !== 'default');
   if (plan.row.where === 'holders' && !hinted) {
     ctx.route.reason = 'everywhere';
     return everywhere(deps, ctx, request);
   }
   return forward(ctx, deps.pool.get(decision.backend), rewriteHandler(deps, plan.image!, request, spec.handler, decision), plan.row.noDeadline === true);
 };
+
+function decidable(deps: ProxyDeps, workload: Workload): boolean {
+  try {
+    decide(deps.config, workload);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A rule's handler rewrite applies to the image's runtime_handler too. */
 function rewriteHandler(deps: ProxyDeps, imagePath: readonly number[], request: Buffer, handler: string, d: Decision): Buffer {
