@@ -70,11 +70,23 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
     up.map((b) => ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'could not list the backend to rebuild the ownership index; ids resolve on demand'))),
   );
 
-  // A backend that was down at start-up is checked when it first comes up.
+  // A backend that was down at start-up is checked when it first comes up. With none up at
+  // start-up, the node's driver is the default backend's (kubelet's RuntimeConfig answer), not
+  // that of whichever runtime happened to come up first: until the default has answered,
+  // others wait for their verdict, and are checked again once it has.
+  const unchecked = new Set<Backend>();
   const checkCgroupDriver = async (b: Backend): Promise<void> => {
     const own = await agreedCgroupDriver(deps, [b]).catch(() => undefined);
     if (own === undefined) return;
-    if (driver === undefined) driver = own;
+    if (driver === undefined && b !== pool.default) {
+      unchecked.add(b);
+      return;
+    }
+    unchecked.delete(b);
+    if (driver === undefined) {
+      driver = own;
+      for (const other of [...unchecked]) if (other.health === 'up') void checkCgroupDriver(other);
+    }
     b.cgroupMismatch = own === driver ? undefined : `reports cgroup driver ${own} while the node's other runtimes use ${driver}`;
     if (b.cgroupMismatch) log.error({ backend: b.name, driver: own, nodeDriver: driver }, 'backend disagrees on the cgroup driver; no new pods go there until its config is fixed');
   };

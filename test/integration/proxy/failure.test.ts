@@ -151,6 +151,28 @@ describe('start-up', () => {
     await expect(podOn(m, 'a')).resolves.toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('with every backend down at start-up, the default backend sets the node cgroup driver, not whichever comes up first', async () => {
+    mux = await startMux({
+      backends: [{ name: 'a', fake: { cgroupDriver: 'SYSTEMD' } }, { name: 'b', fake: { cgroupDriver: 'SYSTEMD' } }],
+      yaml: 'routing: { annotationBackends: [a, b] }\nfailure: { probeInterval: 100ms }',
+    });
+    const m = mux;
+    await m.fakes['a']!.stop();
+    await m.fakes['b']!.stop();
+    await m.restartProxy(); // node boot: cri-mux answers before its runtimes do
+    m.fakes['b']!.setHandler('RuntimeConfig', () => ({ linux: { cgroup_driver: 'CGROUPFS' } }));
+    const states = async () => JSON.parse((await m.client.call<{ info: Record<string, string> }>('RuntimeService', 'Status', {})).info['cri-mux']!) as { name: string; health: string; cgroupMismatch?: string }[];
+    await m.fakes['b']!.restart(); // the misconfigured one wins the race
+    await expect.poll(async () => (await states()).find((x) => x.name === 'b')?.health, { timeout: 5000 }).toBe('up');
+    await m.fakes['a']!.restart();
+    await expect.poll(async () => (await states()).find((x) => x.name === 'b')?.cgroupMismatch, { timeout: 5000 }).toBe("reports cgroup driver CGROUPFS while the node's other runtimes use SYSTEMD");
+    // kubelet's RuntimeConfig answer and the default backend agree; the default takes pods.
+    expect((await m.client.call<{ linux: { cgroup_driver: string } }>('RuntimeService', 'RuntimeConfig', {})).linux.cgroup_driver).toBe('SYSTEMD');
+    expect((await states()).find((x) => x.name === 'a')?.cgroupMismatch).toBeUndefined();
+    await expect(podOn(m, 'a')).resolves.toMatch(/^[0-9a-f]{64}$/);
+    expect(isCriError(await podOn(m, 'b').catch((e: unknown) => e), GrpcStatus.FAILED_PRECONDITION)).toBe(true);
+  }, 20_000);
+
   it('serves with a backend down, and a backend lacking RuntimeConfig is not a disagreement', async () => {
     mux = await startMux({ backends: [{ name: 'a', fake: { cgroupDriver: 'CGROUPFS' } }, { name: 'b', fake: { runtimeConfigUnimplemented: true } }] });
     const rc = await mux.client.call<{ linux: { cgroup_driver: string } }>('RuntimeService', 'RuntimeConfig', {});
