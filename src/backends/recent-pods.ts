@@ -5,15 +5,19 @@
 // (they look at namespaces or labels the call does not carry) can still be sent to the
 // store of the runtime its pod was placed on.
 
+import { createHash } from 'node:crypto';
+
 /** Enough for the pods of a busy node; the oldest are forgotten first. */
 const MAX_PODS = 4096;
 
 export class RecentPods {
   private readonly byAnnotations = new Map<string, Set<string>>();
 
+  /** A digest, not the annotations: a pod's may be 256 KiB, times MAX_PODS would be a gigabyte. */
   private static key(annotations: Readonly<Record<string, string>>): string | undefined {
     const entries = Object.entries(annotations);
-    return entries.length === 0 ? undefined : JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (entries.length === 0) return undefined;
+    return createHash('sha256').update(JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))).digest('base64');
   }
 
   remember(annotations: Readonly<Record<string, string>>, backend: string): void {
