@@ -5,7 +5,7 @@ import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Backend } from './backends/backend.js';
 import { LastAnswers } from './backends/last-answers.js';
-import { Ownership } from './backends/ownership.js';
+import { OWNERSHIP_WIRE, Ownership } from './backends/ownership.js';
 import { RecentPods } from './backends/recent-pods.js';
 import { BackendPool } from './backends/pool.js';
 import type { Config } from './config/types.js';
@@ -66,9 +66,19 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
   const up = pool.all.filter((b) => b.health === 'up');
   let driver = await agreedCgroupDriver(deps, up); // throws on disagreement: refuse to serve
   const internal = (): { deadline: number } => ({ deadline: Date.now() + config.failure.internalTimeoutMs });
-  await Promise.all(
-    up.map((b) => ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'could not list the backend to rebuild the ownership index; ids resolve on demand'))),
-  );
+  // Which pods each backend runs, by annotations: ImageStatus after a restart still finds
+  // the store of a pod's runtime (RecentPods) instead of asking every store it might be on.
+  const rememberPods = async (b: Backend): Promise<void> => {
+    const bytes = await b.unary(OWNERSHIP_WIRE.sandbox.path, Buffer.alloc(0), internal());
+    const items = (deps.schema.decode('ListPodSandboxResponse', bytes)['items'] ?? []) as { annotations?: Record<string, string> }[];
+    for (const item of items) deps.recentPods.remember(item.annotations ?? {}, b.name);
+  };
+  const rebuild = (b: Backend, what: string): Promise<unknown> =>
+    Promise.all([
+      ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, `${what}; ids resolve on demand`)),
+      rememberPods(b).catch((err: unknown) => log.debug({ backend: b.name, err: String(err) }, 'could not list pods for image routing')),
+    ]);
+  await Promise.all(up.map((b) => rebuild(b, 'could not list the backend to rebuild the ownership index')));
 
   // A backend that was down at start-up is checked when it first comes up. With none up at
   // start-up, the node's driver is the default backend's (kubelet's RuntimeConfig answer), not
@@ -97,7 +107,7 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
       deps.lastAnswers.backendUp(b.name);
       void runtimeConfig.replay(b, config.failure.internalTimeoutMs);
       void checkCgroupDriver(b);
-      ownership.rebuild(b, internal()).catch((err: unknown) => log.warn({ backend: b.name, err: String(err) }, 'ownership index rebuild failed'));
+      void rebuild(b, 'ownership index rebuild failed');
     });
     b.on('down', (reason) => {
       log.warn({ backend: b.name, reason }, 'backend is down');

@@ -49,4 +49,23 @@ describe('image calls for pods placed by rules', () => {
     const res = await mux.client.call<{ images: unknown[] }>('ImageService', 'ListImages', {});
     expect(res.images).toEqual([]);
   });
+
+  it("after a proxy restart, ImageStatus still answers from the store of the pod's backend (imagePullPolicy: Never)", async () => {
+    mux = await startMux({
+      backends: [{ name: 'a' }, { name: 'vm', fake: { images: ['preloaded:1'] } }],
+      yaml: `routing:
+  rules:
+    - { name: vm, match: { runtimeHandler: kata }, backend: vm, handler: "" }
+`,
+    });
+    const annotations = { 'kubernetes.io/config.seen': '2026-12-03T17:00:00.2Z', 'kubernetes.io/config.source': 'api' };
+    await mux.client.call('RuntimeService', 'RunPodSandbox', { config: { metadata: { name: 'p', namespace: 'ns', uid: 'u2' }, annotations }, runtime_handler: 'kata' });
+    await mux.restartProxy(); // the pod's container restarts later: kubelet checks its image again
+    takeMethods(...Object.values(mux.fakes));
+    // Gate off: no handler in the spec. The image is in vm's store, where the pod runs; with
+    // pull policy Never an "absent" answer from a's store means ErrImageNeverPull for ever.
+    const res = await mux.client.call<{ image: { id: string } | null }>('ImageService', 'ImageStatus', { image: { image: 'preloaded:1', annotations } });
+    expect(res.image).not.toBeNull();
+    expect(takeMethods(...Object.values(mux.fakes))).toEqual(['vm/ImageStatus']);
+  });
 });
