@@ -91,6 +91,22 @@ export function possibleBackends(config: Config, w: PartialWorkload): string[] {
   return ordered(config, out);
 }
 
+/**
+ * The runtime_handler to send `backend` for a workload told only in part: the rewrite of
+ * the first rule for that backend that might have placed it (kata → "" for a VM runtime
+ * that knows no "kata"), else the handler as told.
+ */
+export function handlerOn(config: Config, backend: string, w: PartialWorkload & { readonly handler: string }): string {
+  for (const rule of config.routing.rules) {
+    const m = rule.match;
+    if (rule.backend !== backend) continue;
+    if (m.annotations && !mapMatches(m.annotations, w.annotations)) continue;
+    if (m.runtimeHandler && !anyGlob(m.runtimeHandler, w.handler)) continue;
+    return rule.handler ?? w.handler;
+  }
+  return w.handler;
+}
+
 function ordered(config: Config, names: ReadonlySet<string>): string[] {
   return config.backends.filter((b) => names.has(b.name)).map((b) => b.name);
 }

@@ -12,7 +12,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Backend } from '../backends/backend.js';
 import { peekMessage } from '../cri/wire.js';
 import { withString } from '../cri/wire.js';
-import { decide, possibleBackends, type Decision, type Workload } from '../routing/decide.js';
+import { decide, handlerOn, possibleBackends, type Decision, type Workload } from '../routing/decide.js';
 import { BackendError } from '../errors/status.js';
 import type { CallContext } from '../server/call-context.js';
 import type { ProxyDeps, UnaryStrategy } from './deps.js';
@@ -34,14 +34,21 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
     const possible = possibleBackends(deps.config, { handler: spec.handler || undefined, annotations: spec.annotations });
     // Rules alone cannot tell: the pod whose annotations these are was placed already.
     const placed = possible.length > 1 ? deps.recentPods.backendFor(spec.annotations) : undefined;
+    // Each backend gets the handler name it knows (a rule's rewrite), as PullImage does.
+    const requestFor = (b: Backend): Buffer => {
+      if (spec.handler === '') return request;
+      const handler = handlerOn(deps.config, b.name, { handler: spec.handler, annotations: spec.annotations });
+      return handler === spec.handler ? request : withString(request, [...plan.image!, ...deps.schema.fieldPath(deps.schema.type('ImageSpec'), 'runtime_handler')], handler);
+    };
     if (placed !== undefined) {
       ctx.route.reason = 'pod';
-      return forward(ctx, deps.pool.get(placed), request);
+      const backend = deps.pool.get(placed);
+      return forward(ctx, backend, requestFor(backend));
     }
     if (possible.length > 1 || !decidable(deps, workload)) {
       ctx.route.reason = 'possible';
       ctx.route.detail = possible.join(',');
-      return presentOnAll(deps, ctx, request, possible.map((name) => deps.pool.get(name)));
+      return presentOnAll(deps, ctx, requestFor, possible.map((name) => deps.pool.get(name)));
     }
   }
   const decision = decide(deps.config, workload);
@@ -75,12 +82,13 @@ function rewriteHandler(deps: ProxyDeps, imagePath: readonly number[], request: 
 
 type Outcome = { backend: Backend; bytes: Buffer } | { backend: Backend; error: BackendError };
 
-function askAll(ctx: CallContext, request: Buffer, backends: readonly Backend[]): Promise<Outcome[]> {
+function askAll(ctx: CallContext, request: Buffer | ((b: Backend) => Buffer), backends: readonly Backend[]): Promise<Outcome[]> {
   return Promise.all(
     backends.map(async (backend): Promise<Outcome> => {
       ctx.sentTo(backend.name);
       try {
-        return { backend, bytes: await backend.unary(ctx.plan.info.path, request, ctx.optionsFor(backend)) };
+        const bytes = typeof request === 'function' ? request(backend) : request;
+        return { backend, bytes: await backend.unary(ctx.plan.info.path, bytes, ctx.optionsFor(backend)) };
       } catch (err) {
         return { backend, error: BackendError.from(backend.name, err) };
       }
@@ -93,7 +101,7 @@ function askAll(ctx: CallContext, request: Buffer, backends: readonly Backend[])
  * one holds the image, else the answer of one that does not (kubelet then pulls, with the
  * pod config). An unreachable backend cannot take the pod either, so it is left out.
  */
-async function presentOnAll(deps: ProxyDeps, ctx: CallContext, request: Buffer, backends: readonly Backend[]): Promise<Buffer> {
+async function presentOnAll(deps: ProxyDeps, ctx: CallContext, request: (b: Backend) => Buffer, backends: readonly Backend[]): Promise<Buffer> {
   const imageField = deps.schema.fieldPath(ctx.plan.info.responseType, 'image');
   const outcomes = await askAll(ctx, request, backends);
   const answered: { backend: Backend; bytes: Buffer }[] = [];

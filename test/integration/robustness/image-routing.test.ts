@@ -68,4 +68,22 @@ describe('image calls for pods placed by rules', () => {
     expect(res.image).not.toBeNull();
     expect(takeMethods(...Object.values(mux.fakes))).toEqual(['vm/ImageStatus']);
   });
+
+  it("ImageStatus sent to a placed pod's backend carries the handler name that backend knows (the rule's rewrite)", async () => {
+    mux = await startMux({
+      backends: [{ name: 'a' }, { name: 'vm', fake: { images: ['img:1'] } }],
+      yaml: `routing:
+  rules:
+    - { name: tenants-in-vm, match: { runtimeHandler: kata, namespace: "tenant-*" }, backend: vm, handler: "" }
+`,
+    });
+    const annotations = { 'kubernetes.io/config.seen': '2026-12-03T17:00:00.3Z', 'kubernetes.io/config.source': 'api' };
+    await mux.client.call('RuntimeService', 'RunPodSandbox', { config: { metadata: { name: 'p', namespace: 'tenant-1', uid: 'u3' }, annotations }, runtime_handler: 'kata' });
+    mux.fakes['vm']!.journal.length = 0;
+    // kubelet with RuntimeClassInImageCriApi: the pod's handler is in the spec, its namespace is not.
+    const res = await mux.client.call<{ image: { id: string } | null }>('ImageService', 'ImageStatus', { image: { image: 'img:1', runtime_handler: 'kata', annotations } });
+    expect(res.image).not.toBeNull();
+    const sent = mux.fakes['vm']!.journal.find((e) => e.method === 'ImageStatus')!.request as { image: { runtime_handler: string } };
+    expect(sent.image.runtime_handler).toBe(''); // vm's runtime knows no "kata": the rule maps it to its default
+  });
 });
