@@ -13,7 +13,7 @@ import { compileTable } from './cri/plan.js';
 import { CriSchema } from './cri/schema.js';
 import { CriServer } from './server/server.js';
 import type { CallObserver } from './server/observer.js';
-import { applySocketAccess, prepareSocket, resolveGroup } from './server/socket.js';
+import { applySocketAccess, bindPrivately, prepareSocket, resolveGroup } from './server/socket.js';
 import { RuntimeConfigMemory } from './strategies/broadcast.js';
 import type { ProxyDeps } from './strategies/deps.js';
 import { EventHub } from './strategies/events.js';
@@ -117,7 +117,7 @@ export async function startProxy(config: Config, opts: ProxyOptions): Promise<Ru
 
   const server = new CriServer(deps, opts.observers ?? []);
   await prepareSocket(config.listen.socket);
-  await server.listen(config.listen.socket);
+  await bindPrivately(() => server.listen(config.listen.socket));
   await applySocketAccess(config.listen.socket, config.listen.mode, gid);
   pool.startProbing();
 

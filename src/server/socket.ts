@@ -3,6 +3,7 @@
 import { chmod, chown, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 
 export class SocketInUseError extends Error {}
 
@@ -36,6 +37,22 @@ function answers(socketPath: string): Promise<boolean> {
     conn.once('error', () => done(false));
     conn.setTimeout(1000, () => done(true)); // something holds it but is slow: do not steal it
   });
+}
+
+/**
+ * Run `bind` with a umask that makes the socket 0600: between bind(2) and the chmod that
+ * applies listen.mode, a process with umask 000 would otherwise leave it 0777, and a local
+ * user who connects in that moment keeps a root-equivalent connection after the chmod.
+ * (Worker threads cannot change the umask; cri-mux binds on the main thread.)
+ */
+export async function bindPrivately<T>(bind: () => Promise<T>): Promise<T> {
+  if (!isMainThread) return bind();
+  const old = process.umask(0o177);
+  try {
+    return await bind();
+  } finally {
+    process.umask(old);
+  }
 }
 
 /** Mode, and the group that may use the socket. */
