@@ -37,7 +37,7 @@ export function decide(config: Config, w: Workload): Decision {
     }
   }
   for (const key of routing.annotationKeys) {
-    const named = w.annotations[key];
+    const named = Object.hasOwn(w.annotations, key) ? w.annotations[key] : undefined;
     if (named === undefined || named === '') continue;
     if (!config.backends.some((b) => b.name === named)) {
       throw new ProxyError(
@@ -121,5 +121,6 @@ function matches(rule: RuleConfig, w: Workload): boolean {
 }
 
 function mapMatches(want: Readonly<Record<string, string>>, have: Readonly<Record<string, string>>): boolean {
-  return Object.entries(want).every(([k, pattern]) => have[k] !== undefined && globMatch(pattern, have[k]));
+  // Own keys only: a pod annotation named like an Object property ("constructor") is not one.
+  return Object.entries(want).every(([k, pattern]) => Object.hasOwn(have, k) && globMatch(pattern, have[k]!));
 }

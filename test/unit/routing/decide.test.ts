@@ -69,3 +69,18 @@ describe('possibleBackends (a call that tells only part of the workload)', () =>
     expect(possibleBackends(config, { handler: 'runc', annotations: {} })).toEqual(['containerd', 'crio']);
   });
 });
+
+describe('odd annotation keys', () => {
+  it('does not take Object properties for pod annotations', () => {
+    const c = parseConfig(`
+backends:
+  - { name: a, endpoint: "unix:///a.sock", default: true }
+  - { name: b, endpoint: "unix:///b.sock" }
+routing:
+  annotationKeys: [constructor]
+  rules:
+    - { name: odd, match: { annotations: { toString: "*" } }, backend: b }
+`);
+    expect(decide(c, pod())).toMatchObject({ backend: 'a', reason: 'default' });
+  });
+});
