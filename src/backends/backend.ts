@@ -14,6 +14,11 @@ import { BackendError } from '../errors/status.js';
 
 const identity = (b: Buffer): Buffer => b;
 
+/** The arguments grpc-js takes for a call whose request and response stay bytes. */
+function rawCall(path: string, request: Buffer, opts: CallOptions) {
+  return [path, identity, identity, request, opts.metadata ?? new Metadata(), opts.deadline !== undefined ? { deadline: opts.deadline } : {}] as const;
+}
+
 /** Messages grpc-js itself makes when the socket fails (never text from the runtime). */
 const TRANSPORT_FAILURE = /^(No connection established|Connection dropped|Failed to connect|Connection closed|read ECONNRESET|connect E[A-Z]+ )/;
 
@@ -72,12 +77,7 @@ export class Backend extends EventEmitter<BackendEvents> {
       if (opts.signal?.aborted) return reject(new BackendError(this.name, Code.CANCELLED, 'cancelled by the client', new Metadata()));
       const started = performance.now();
       const call = this.client.makeUnaryRequest(
-        path,
-        identity,
-        identity,
-        request,
-        opts.metadata ?? new Metadata(),
-        opts.deadline !== undefined ? { deadline: opts.deadline } : {},
+        ...rawCall(path, request, opts),
         (err: ServiceError | null, response?: Buffer) => {
           opts.signal?.removeEventListener('abort', onAbort);
           const seconds = (performance.now() - started) / 1000;
@@ -103,14 +103,7 @@ export class Backend extends EventEmitter<BackendEvents> {
 
   serverStream(path: string, request: Buffer, opts: CallOptions = {}): ClientReadableStream<Buffer> {
     const started = performance.now();
-    const call = this.client.makeServerStreamRequest(
-      path,
-      identity,
-      identity,
-      request,
-      opts.metadata ?? new Metadata(),
-      opts.deadline !== undefined ? { deadline: opts.deadline } : {},
-    );
+    const call = this.client.makeServerStreamRequest(...rawCall(path, request, opts));
     const onAbort = (): void => call.cancel();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     call.once('close', () => opts.signal?.removeEventListener('abort', onAbort));
