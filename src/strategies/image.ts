@@ -12,7 +12,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Backend } from '../backends/backend.js';
 import { peekMessage } from '../cri/wire.js';
 import { withString } from '../cri/wire.js';
-import { decide, handlerOn, possibleBackends, type Decision, type Workload } from '../routing/decide.js';
+import { decide, handlerOn, possibleBackends, type Decision } from '../routing/decide.js';
 import { BackendError } from '../errors/status.js';
 import type { CallContext } from '../server/call-context.js';
 import type { ProxyDeps, UnaryStrategy } from './deps.js';
@@ -28,9 +28,17 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
     ? podWorkload(deps.schema, request, plan.podConfig!, spec.handler)
     : { handler: spec.handler, namespace: '', annotations: spec.annotations, labels: {} };
 
+  // Without the namespace and labels, decide() may refuse an annotation that a rule
+  // overrode when the pod was placed: ImageStatus then still answers (below).
+  let decision: Decision | undefined;
+  let refusal: unknown;
+  try {
+    decision = decide(deps.config, workload);
+  } catch (err) {
+    refusal = err;
+  }
+
   if (plan.row.where === 'possible' && !hasPod) {
-    // Before decide(): without the namespace and labels it may refuse an annotation that a
-    // rule overrode when the pod was placed.
     const possible = possibleBackends(deps.config, { handler: spec.handler || undefined, annotations: spec.annotations });
     // Rules alone cannot tell: the pod whose annotations these are was placed already.
     const placed = possible.length > 1 ? deps.recentPods.backendFor(spec.annotations) : undefined;
@@ -38,20 +46,20 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
     const requestFor = (b: Backend): Buffer => {
       if (spec.handler === '') return request;
       const handler = handlerOn(deps.config, b.name, { handler: spec.handler, annotations: spec.annotations });
-      return handler === spec.handler ? request : withString(request, [...plan.image!, ...deps.schema.fieldPath(deps.schema.type('ImageSpec'), 'runtime_handler')], handler);
+      return handler === spec.handler ? request : withImageHandler(deps, plan.image!, request, handler);
     };
     if (placed !== undefined) {
       ctx.route.reason = 'pod';
       const backend = deps.pool.get(placed);
       return forward(ctx, backend, requestFor(backend));
     }
-    if (possible.length > 1 || !decidable(deps, workload)) {
+    if (possible.length > 1 || decision === undefined) {
       ctx.route.reason = 'possible';
       ctx.route.detail = possible.join(',');
       return presentOnAll(deps, ctx, requestFor, possible.map((name) => deps.pool.get(name)));
     }
   }
-  const decision = decide(deps.config, workload);
+  if (decision === undefined) throw refusal;
   ctx.route.reason = decision.reason;
   ctx.route.detail = decision.detail;
   // A hint is something the call says about the workload; a rule that matches a spec
@@ -61,23 +69,15 @@ export const image: UnaryStrategy = async (deps, ctx, request) => {
     ctx.route.reason = 'everywhere';
     return everywhere(deps, ctx, request);
   }
-  return forward(ctx, deps.pool.get(decision.backend), rewriteHandler(deps, plan.image!, request, spec.handler, decision), plan.row.noDeadline === true);
+  // A rule's handler rewrite applies to the image's runtime_handler too.
+  const rewritten = spec.handler === '' || decision.handler === spec.handler ? request : withImageHandler(deps, plan.image!, request, decision.handler);
+  return forward(ctx, deps.pool.get(decision.backend), rewritten, plan.row.noDeadline === true);
 };
 
-function decidable(deps: ProxyDeps, workload: Workload): boolean {
-  try {
-    decide(deps.config, workload);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A rule's handler rewrite applies to the image's runtime_handler too. */
-function rewriteHandler(deps: ProxyDeps, imagePath: readonly number[], request: Buffer, handler: string, d: Decision): Buffer {
-  if (handler === '' || d.handler === handler) return request;
+/** The request with the image spec's runtime_handler set to `handler`. */
+function withImageHandler(deps: ProxyDeps, imagePath: readonly number[], request: Buffer, handler: string): Buffer {
   const inSpec = deps.schema.fieldPath(deps.schema.type('ImageSpec'), 'runtime_handler');
-  return withString(request, [...imagePath, ...inSpec], d.handler);
+  return withString(request, [...imagePath, ...inSpec], handler);
 }
 
 type Outcome = { backend: Backend; bytes: Buffer } | { backend: Backend; error: BackendError };
