@@ -55,7 +55,3 @@ export function toStatus(err: unknown, fallbackMessage = 'cri-mux internal error
   if (err instanceof MalformedMessageError) return proxyError('CRIMUX_ERR_MALFORMED_REQUEST', Code.INVALID_ARGUMENT, `malformed request: ${err.message}`);
   return proxyError('CRIMUX_ERR_INTERNAL', Code.INTERNAL, fallbackMessage);
 }
-
-export function codeName(code: number): string {
-  return (Code as unknown as Record<number, string>)[code] ?? String(code);
-}
